@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from validate_docbr import CNPJ, CPF
+
+from crm.models import Customer
+
+_NON_DIGITS = re.compile(r"\D")
+
+
+@dataclass(frozen=True)
+class CleanDocument:
+    digits: str
+    kind: str  # Customer.DocumentKind value
+    valid: bool
+
+
+def document_clean(raw: str, *, country: str = "BR") -> CleanDocument:
+    """Classify and validate a CPF/CNPJ as sent by a store (masked or not)."""
+    raw = (raw or "").strip()
+    if not raw:
+        return CleanDocument("", Customer.DocumentKind.NONE, False)
+    if country and country.upper() != "BR":
+        return CleanDocument(raw[:20], Customer.DocumentKind.OTHER, True)
+    digits = _NON_DIGITS.sub("", raw)
+    if len(digits) == 11:
+        return CleanDocument(digits, Customer.DocumentKind.CPF, CPF().validate(digits))
+    if len(digits) == 14:
+        return CleanDocument(digits, Customer.DocumentKind.CNPJ, CNPJ().validate(digits))
+    return CleanDocument(digits[:20], Customer.DocumentKind.OTHER, False)
+
+
+def customer_upsert(
+    *,
+    name: str,
+    email: str = "",
+    phone: str = "",
+    document: str = "",
+    country: str = "BR",
+    language: str = "",
+    accepts_marketing: bool | None = None,
+    address: dict[str, str] | None = None,
+) -> Customer:
+    """Find the customer by valid document, else by e-mail, and bring it up to date;
+    create it when neither matches. Safe under concurrent calls for the same person
+    (the unique document constraint decides, the loser re-reads)."""
+    doc = document_clean(document, country=country)
+    email = (email or "").strip().lower()
+    fields: dict[str, object] = {"name": name.strip()[:200] or email or doc.digits}
+    if email:
+        fields["email"] = email
+    if phone:
+        fields["phone"] = phone[:40]
+    if language:
+        fields["language"] = language
+    if accepts_marketing is not None:
+        fields["marketing_opt_in"] = accepts_marketing
+    for key, value in (address or {}).items():
+        if value:
+            fields[key] = value
+    if doc.digits and doc.valid:
+        fields.update(document=doc.digits, document_kind=doc.kind, document_valid=True)
+
+    customer = _find(doc, email)
+    if customer is None:
+        if not (doc.digits and doc.valid):
+            # Keep what was sent so staff can see and fix it, but never as a unique key.
+            fields.setdefault("document_kind", doc.kind)
+        try:
+            with transaction.atomic():
+                return Customer.objects.create(**fields)
+        except IntegrityError:
+            customer = _find(doc, email)
+            if customer is None:
+                raise
+    changed = [k for k, v in fields.items() if getattr(customer, k) != v]
+    if changed and customer.erased_at is None:
+        for key in changed:
+            setattr(customer, key, fields[key])
+        customer.save(update_fields=[*changed, "updated_at"])
+    return customer
+
+
+def _find(doc: CleanDocument, email: str) -> Customer | None:
+    if doc.digits and doc.valid:
+        found = Customer.objects.filter(document=doc.digits).first()
+        if found:
+            return found
+    if email:
+        return Customer.objects.filter(email=email).order_by("id").first()
+    return None
+
+
+EDITABLE_FIELDS = frozenset(
+    {
+        "name",
+        "email",
+        "phone",
+        "language",
+        "marketing_opt_in",
+        "postal_code",
+        "street",
+        "street_number",
+        "complement",
+        "district",
+        "city",
+        "state",
+        "country",
+    }
+)
+
+
+@transaction.atomic
+def customer_update(*, customer_id: int, fields: dict[str, object], actor=None) -> Customer:
+    """Staff correction of a customer's contact data (the admin form), audited."""
+    from backoffice.errors import ApplicationError
+    from crm.services.audit import audit_record
+
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise ApplicationError(
+            "These fields cannot be changed here.",
+            errors=[{"field": name, "message": "read-only"} for name in sorted(unknown)],
+        )
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    if customer.erased_at is not None:
+        raise ApplicationError("This customer's personal data was erased.")
+    changed = {k: v for k, v in fields.items() if getattr(customer, k) != v}
+    if not changed:
+        return customer
+    for key, value in changed.items():
+        setattr(customer, key, value)
+    customer.save(update_fields=[*changed, "updated_at"])
+    audit_record(
+        action="customer_update",
+        object_type="customer",
+        object_id=customer.pk,
+        customer_id=customer.pk,
+        actor=actor,
+        data={"fields": sorted(changed)},
+    )
+    return customer

@@ -1,0 +1,466 @@
+"""The notification outbox: queue in the caller's transaction, send from a worker.
+
+Exactly-once, as far as SMTP allows. ``notification_queue`` writes the row inside the
+caller's transaction and enqueues ``notification_send_task`` on commit, so a rolled-back
+change sends nothing. ``notification_send`` locks the row (``SELECT ... FOR UPDATE SKIP
+LOCKED``), skips it when it is already sent/skipped or not yet due, hands the message to
+SMTP and marks it sent *in the same transaction*. A redelivered task (acks_late, worker
+lost, sweep) therefore finds the row sent, or locked by the worker sending it, and sends
+nothing. The one gap left is a crash after the SMTP server accepted the message and before
+our COMMIT: the row rolls back to pending and is sent again. That window is the length of a
+COMMIT; every copy carries the same Message-ID so mail clients can fold it. Closing it
+entirely needs an idempotent provider API, which SMTP is not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import MARKETING_KINDS, Customer, Notification
+from crm.services.audit import audit_record
+
+logger = logging.getLogger(__name__)
+
+Kind = Notification.Kind
+Status = Notification.Status
+
+SUBJECTS: dict[str, Any] = {
+    Kind.ORDER_RECEIVED: _("We received your order #%(order_number)s"),
+    Kind.PAYMENT_CONFIRMED: _("Payment confirmed for order #%(order_number)s"),
+    Kind.SHIPPED: _("Your order #%(order_number)s is on its way"),
+    Kind.DELIVERY_DELAYED: _("Your order #%(order_number)s is running late"),
+    Kind.DELIVERED: _("Your order #%(order_number)s was delivered"),
+    Kind.CANCELLED: _("Your order #%(order_number)s was cancelled"),
+    Kind.REFUND_ISSUED: _("Refund issued for order #%(order_number)s"),
+    Kind.SURVEY: _("How was your order #%(order_number)s?"),
+    Kind.REVIEW_REQUEST: _("Would you review your purchase at %(store_name)s?"),
+    Kind.REPURCHASE_REMINDER: _("Time to restock %(product_name)s?"),
+}
+
+UNSUBSCRIBE_SALT = "crm.unsubscribe"
+SURVEY_SALT = "crm.survey"
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def language_normalize(language: str | None) -> str:
+    """'pt-BR', 'pt_BR', 'pt' -> 'pt-br'; 'es-AR' -> 'es'; unknown -> the site default."""
+    code = (language or "").strip().lower().replace("_", "-")
+    known = {value for value, _label in Customer.Language.choices}
+    if code in known:
+        return code
+    base = code.split("-")[0]
+    if base == "pt":
+        return Customer.Language.PT_BR
+    if base in known:
+        return base
+    return settings.LANGUAGE_CODE if settings.LANGUAGE_CODE in known else "pt-br"
+
+
+@transaction.atomic
+def notification_queue(
+    *,
+    kind: str,
+    to_email: str,
+    language: str,
+    dedupe_key: str,
+    context: dict[str, Any],
+    customer_id: int | None = None,
+    order_id: int | None = None,
+    send_after: datetime | None = None,
+) -> Notification | None:
+    """Write an outbox row in the caller's transaction and send it after commit.
+
+    Returns None when a row with ``dedupe_key`` already exists (nothing is queued twice).
+    A row with ``send_after`` in the future waits for the sweep. A 'delivered' row also
+    schedules the satisfaction survey and the re-purchase reminders of its lines.
+    Never raises because the broker is down: the row stays pending for the sweep.
+    """
+    if kind not in Kind.values:
+        raise ValueError(f"unknown notification kind: {kind!r}")
+    if Notification.objects.filter(dedupe_key=dedupe_key).exists():
+        return None
+    now = timezone.now()
+    due = send_after is None or send_after <= now
+    status = Status.PENDING
+    last_error = ""
+    if not to_email:
+        status, last_error = Status.SKIPPED, "no e-mail address"
+    try:
+        with transaction.atomic():
+            notification = Notification.objects.create(
+                kind=kind,
+                to_email=(to_email or "").strip(),
+                language=language_normalize(language),
+                dedupe_key=dedupe_key,
+                context=context or {},
+                customer_id=customer_id,
+                order_id=order_id,
+                send_after=send_after,
+                enqueued_at=now if due and status == Status.PENDING else None,
+                status=status,
+                last_error=last_error,
+            )
+    except IntegrityError:
+        # A concurrent caller queued the same key first.
+        if Notification.objects.filter(dedupe_key=dedupe_key).exists():
+            return None
+        raise
+    if due and status == Status.PENDING:
+        notification_id = notification.pk
+        transaction.on_commit(lambda: notification_enqueue(notification_id=notification_id))
+    if kind == Kind.DELIVERED:
+        _schedule_after_delivery(notification, now=now)
+    return notification
+
+
+def notification_enqueue(*, notification_id: int) -> bool:
+    """Hand the send task to the broker; on failure log and leave the row to the sweep."""
+    from crm.tasks import notification_send_task
+
+    try:
+        notification_send_task.delay(notification_id)
+    except Exception:
+        logger.exception("could not enqueue notification %s; the sweep will retry", notification_id)
+        return False
+    return True
+
+
+def _schedule_after_delivery(delivered: Notification, *, now: datetime) -> None:
+    context = delivered.context or {}
+    delivered_at = _parse_dt(context.get("delivered_at")) or now
+    anchor = f"order:{delivered.order_id}" if delivered.order_id else f"n:{delivered.pk}"
+    base_context = {
+        key: context[key]
+        for key in ("order_number", "order_id", "store_name", "customer_name")
+        if key in context
+    }
+    notification_queue(
+        kind=Kind.SURVEY,
+        dedupe_key=f"{anchor}:survey",
+        context=base_context,
+        send_after=delivered_at + timedelta(days=_setting("SURVEY_DELAY_DAYS", 7)),
+        to_email=delivered.to_email,
+        language=delivered.language,
+        customer_id=delivered.customer_id,
+        order_id=delivered.order_id,
+    )
+    lead = _setting("REPURCHASE_LEAD_DAYS", 5)
+    for line in context.get("lines") or []:
+        days = line.get("consumption_days")
+        sku = line.get("sku")
+        if not days or not sku:
+            continue
+        try:
+            days = int(days)
+        except (TypeError, ValueError):
+            continue
+        notification_queue(
+            kind=Kind.REPURCHASE_REMINDER,
+            dedupe_key=f"{anchor}:repurchase_reminder:{sku}",
+            context={
+                **base_context,
+                "product_name": line.get("name") or sku,
+                "line": {k: line.get(k) for k in ("sku", "name", "quantity")},
+            },
+            send_after=delivered_at + timedelta(days=max(days - lead, 0)),
+            to_email=delivered.to_email,
+            language=delivered.language,
+            customer_id=delivered.customer_id,
+            order_id=delivered.order_id,
+        )
+
+
+def _parse_dt(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        parsed = parse_datetime(value)
+        if parsed is not None and timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed)
+        return parsed
+    return None
+
+
+# --- sending ---------------------------------------------------------------------------
+
+
+class NotificationSendError(Exception):
+    """SMTP (or rendering) failed; the task retries with back-off."""
+
+
+def notification_send(*, notification_id: int) -> str:
+    """Send one outbox row if it is still due; safe to run any number of times.
+
+    Returns what happened: 'sent', 'skipped', 'already' (sent/skipped/failed before),
+    'not_due', 'locked' (another worker is sending it now) or 'missing'. Raises
+    NotificationSendError after recording the error, so the task can retry.
+    """
+    error: Exception | None = None
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("customer")
+            .filter(pk=notification_id)
+            .first()
+        )
+        if notification is None:
+            exists = Notification.objects.filter(pk=notification_id).exists()
+            return "locked" if exists else "missing"
+        if notification.status != Status.PENDING:
+            return "already"
+        now = timezone.now()
+        if notification.send_after and notification.send_after > now:
+            return "not_due"
+        reason = _skip_reason(notification)
+        if reason:
+            notification.status = Status.SKIPPED
+            notification.last_error = reason
+            notification.save(update_fields=["status", "last_error", "updated_at"])
+            return "skipped"
+        notification.attempts += 1
+        try:
+            message = notification_message(notification)
+            notification.subject = message.subject[:255]
+            _deliver(message)
+        except Exception as exc:
+            error = exc
+            notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if notification.attempts >= _setting("NOTIFICATION_MAX_ATTEMPTS", 8):
+                notification.status = Status.FAILED
+            notification.save(update_fields=["attempts", "last_error", "status", "updated_at"])
+        else:
+            notification.status = Status.SENT
+            notification.sent_at = now
+            notification.last_error = ""
+            notification.save(
+                update_fields=[
+                    "attempts",
+                    "subject",
+                    "status",
+                    "sent_at",
+                    "last_error",
+                    "updated_at",
+                ]
+            )
+    if error is not None:
+        if notification.status == Status.FAILED:
+            logger.error("notification %s failed for good: %s", notification_id, error)
+            return "failed"
+        raise NotificationSendError(str(error)) from error
+    return "sent"
+
+
+def _deliver(message: EmailMultiAlternatives) -> None:
+    """The SMTP hand-off (a seam the worker integration test slows down)."""
+    message.send(fail_silently=False)
+
+
+def _skip_reason(notification: Notification) -> str:
+    if not notification.to_email:
+        return "no e-mail address"
+    customer = notification.customer
+    if customer is not None and customer.erased_at is not None:
+        return "customer data erased"
+    if notification.kind in MARKETING_KINDS:
+        if marketing_opted_out(email=notification.to_email, customer=customer):
+            return "customer opted out of marketing e-mail"
+        if (
+            _setting("MARKETING_REQUIRES_OPT_IN", False)
+            and customer is not None
+            and not customer.marketing_opt_in
+        ):
+            return "customer did not opt in to marketing e-mail"
+    return ""
+
+
+def notification_message(notification: Notification) -> EmailMultiAlternatives:
+    """Render the e-mail (subject, text and HTML) in the notification's language."""
+    context = notification_template_context(notification)
+    template = f"crm/email/{notification.kind}"
+    with translation.override(notification.language or settings.LANGUAGE_CODE):
+        subject = str(SUBJECTS[notification.kind]) % _SafeDict(context)
+        context["subject"] = subject
+        text = render_to_string(f"{template}.txt", context)
+        html = render_to_string(f"{template}.html", context)
+    headers = {
+        "Message-ID": _message_id(notification),
+        "X-Retaguarda-Notification": str(notification.pk),
+    }
+    if "unsubscribe_url" in context:
+        headers["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[notification.to_email],
+        headers=headers,
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+class _SafeDict(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _message_id(notification: Notification) -> str:
+    digest = hashlib.sha256(notification.dedupe_key.encode()).hexdigest()[:16]
+    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(" >") or "retaguarda.local"
+    return f"<n{notification.pk}.{digest}@{domain}>"
+
+
+def notification_template_context(notification: Notification) -> dict[str, Any]:
+    ctx: dict[str, Any] = dict(notification.context or {})
+    ctx.setdefault("store_name", settings.STORE_NAME)
+    ctx["store_name"] = ctx["store_name"] or settings.STORE_NAME
+    ctx.setdefault("customer_name", notification.customer.name if notification.customer else "")
+    ctx["store_logo_url"] = _setting("STORE_LOGO_URL", "")
+    ctx.setdefault("store_url", _setting("STORE_URL", ""))
+    ctx.setdefault("review_url", _setting("STORE_REVIEW_URL", "") or ctx["store_url"])
+    ctx["site_url"] = settings.SITE_URL.rstrip("/")
+    ctx["notification"] = notification
+    ctx["kind"] = notification.kind
+    if notification.kind in MARKETING_KINDS:
+        ctx["unsubscribe_url"] = ctx["site_url"] + reverse(
+            "crm:unsubscribe", args=[unsubscribe_token_make(notification_id=notification.pk)]
+        )
+    if notification.kind == Kind.SURVEY:
+        url = ctx["site_url"] + reverse(
+            "crm:survey", args=[survey_token_make(notification_id=notification.pk)]
+        )
+        ctx["survey_url"] = url
+        ctx["survey_scores"] = [(n, f"{url}?score={n}") for n in range(11)]
+    return ctx
+
+
+def survey_token_make(*, notification_id: int) -> str:
+    return signing.TimestampSigner(salt=SURVEY_SALT).sign(str(notification_id))
+
+
+def unsubscribe_token_make(*, notification_id: int) -> str:
+    """Signed, and naming the e-mail it came in rather than the address itself, so the
+    address never shows up in URLs and access logs."""
+    return signing.Signer(salt=UNSUBSCRIBE_SALT).sign(str(notification_id))
+
+
+def unsubscribe_token_read(token: str) -> str:
+    """The address the e-mail behind a valid token went to; raises signing.BadSignature
+    (also when that address was erased since)."""
+    notification_id = int(signing.Signer(salt=UNSUBSCRIBE_SALT).unsign(token))
+    email = (
+        Notification.objects.filter(pk=notification_id).values_list("to_email", flat=True).first()
+    )
+    if not email:
+        raise signing.BadSignature("unknown or erased")
+    return email
+
+
+def marketing_opted_out(*, email: str, customer: Customer | None = None) -> bool:
+    if customer is not None and customer.marketing_opted_out_at is not None:
+        return True
+    email = email.strip().lower()
+    return (
+        bool(email)
+        and Customer.objects.filter(
+            email__iexact=email, marketing_opted_out_at__isnull=False
+        ).exists()
+    )
+
+
+@transaction.atomic
+def marketing_opt_out(*, email: str, source: str = "unsubscribe_link") -> int:
+    """Stop marketing e-mail to every customer with this address; returns how many
+    customers changed. Order e-mails keep going. Pending marketing rows are skipped."""
+    email = email.strip().lower()
+    now = timezone.now()
+    changed = 0
+    for customer in Customer.objects.select_for_update().filter(
+        email__iexact=email, marketing_opted_out_at__isnull=True
+    ):
+        customer.marketing_opted_out_at = now
+        customer.marketing_opt_in = False
+        customer.save(update_fields=["marketing_opted_out_at", "marketing_opt_in", "updated_at"])
+        audit_record(
+            action="marketing_opt_out",
+            object_type="customer",
+            object_id=customer.pk,
+            customer_id=customer.pk,
+            data={"source": source},
+        )
+        changed += 1
+    Notification.objects.filter(
+        to_email__iexact=email, status=Status.PENDING, kind__in=list(MARKETING_KINDS)
+    ).update(status=Status.SKIPPED, last_error="customer opted out of marketing e-mail")
+    return changed
+
+
+# --- sweep and staff actions -------------------------------------------------------------
+
+
+def notification_sweep(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Re-enqueue pending rows that are due and were not enqueued in the last
+    NOTIFICATION_SWEEP_AFTER_MINUTES (broker down at commit, worker lost, scheduled rows
+    that just came due). Returns how many were enqueued."""
+    now = now or timezone.now()
+    stale = now - timedelta(minutes=_setting("NOTIFICATION_SWEEP_AFTER_MINUTES", 5))
+    ids = list(
+        Notification.objects.filter(status=Status.PENDING)
+        .filter(Q(send_after__isnull=True) | Q(send_after__lte=now))
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=stale))
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+    if not ids:
+        return 0
+    Notification.objects.filter(pk__in=ids).update(enqueued_at=now)
+    enqueued = 0
+    for notification_id in ids:
+        if notification_enqueue(notification_id=notification_id):
+            enqueued += 1
+    return enqueued
+
+
+@transaction.atomic
+def notification_retry(*, notification_id: int, actor: Any = None) -> Notification:
+    """Put a failed or skipped row back in the queue (staff action)."""
+    notification = Notification.objects.select_for_update().get(pk=notification_id)
+    if notification.status == Status.SENT:
+        from backoffice.errors import ConflictError
+
+        raise ConflictError(str(_("This e-mail was already sent.")))
+    old = notification.status
+    notification.status = Status.PENDING
+    notification.attempts = 0
+    notification.send_after = None
+    notification.enqueued_at = timezone.now()
+    notification.save(
+        update_fields=["status", "attempts", "send_after", "enqueued_at", "updated_at"]
+    )
+    audit_record(
+        action="notification_retry",
+        object_type="notification",
+        object_id=notification.pk,
+        customer_id=notification.customer_id,
+        actor=actor,
+        data={"from": old},
+    )
+    transaction.on_commit(lambda: notification_enqueue(notification_id=notification_id))
+    return notification

@@ -1,0 +1,41 @@
+"""crm's Celery tasks: load by id, call a service, safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from crm.services.notifications import (
+    NotificationSendError,
+    notification_send,
+    notification_sweep,
+)
+
+
+@shared_task(
+    bind=True,
+    name="crm.notification_send",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(NotificationSendError,),
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    retry_jitter=True,
+    max_retries=7,
+)
+def notification_send_task(self, notification_id: int) -> str:
+    """Send one outbox row; a redelivery or a second copy of the task sends nothing."""
+    return notification_send(notification_id=notification_id)
+
+
+@shared_task(name="crm.notification_sweep", acks_late=True)
+def notification_sweep_task() -> int:
+    """Beat: re-enqueue stale pending rows and scheduled rows that came due."""
+    return notification_sweep()
+
+
+@shared_task(name="crm.rfm_compute", acks_late=True)
+def rfm_compute_task() -> int:
+    """Beat: recompute the RFM scores and segments of every customer."""
+    from crm.services.segments import rfm_compute
+
+    return rfm_compute()
