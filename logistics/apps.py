@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class LogisticsConfig(AppConfig):
+    name = "logistics"
+    verbose_name = _("Logistics")
+
+    def ready(self) -> None:
+        from logistics import handlers
+
+        handlers.register()
