@@ -58,6 +58,9 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "finance": ALL,
         "django_celery_beat": VIEW,
         "auth.user": VIEW,
+        # Locked-out logins (django-axes): see them, and delete one to unlock early.
+        "axes.accessattempt": ("view", "delete"),
+        "axes.accesslog": VIEW,
     },
 }
 EXTRA: dict[str, list[str]] = {

@@ -5,6 +5,7 @@ Celery tasks executed in-process and e-mail written to files under var/mail/.
 Set DATABASE_URL, REDIS_URL and EMAIL_URL to run on PostgreSQL, Redis workers and SMTP.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "import_export",
     "django_celery_beat",
     "simple_history",
+    "axes",
     "backoffice",
     "inventory",
     "crm",
@@ -72,7 +74,24 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Staff logins: django-axes locks a username+IP pair after repeated failures, so a
+# leaked user list cannot be brute-forced through the admin login page. A manager
+# unlocks early by deleting the attempt in the admin (Axes > Access attempts) or with
+# `manage.py axes_reset_username <user>`. Behind a reverse proxy, set
+# AXES_IPWARE_PROXY_COUNT so the client address comes from X-Forwarded-For.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0) or None
 
 ROOT_URLCONF = "backoffice.urls"
 WSGI_APPLICATION = "backoffice.wsgi.application"
