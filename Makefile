@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev lint typecheck migrations-check contracts pytest demo clean
+.PHONY: run test install install-dev lint typecheck migrations-check contracts pytest demo clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ pytest: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck migrations-check contracts pytest
+
+# Refresh every app's .po catalogues (pt_BR, es) from its code and templates/<app>/;
+# needs GNU gettext. APPS="inventory logistics" limits it to some apps.
+messages: install-dev
+	$(BIN)/python manage.py update_translations $(APPS)
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3 var/mail

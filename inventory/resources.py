@@ -90,7 +90,7 @@ class StockCountResource(resources.ModelResource):
                 warehouse_id=instance.warehouse_id,
                 new_on_hand=counted,
                 actor=kwargs.get("user"),
-                note="stock count import",
+                note=_("stock count import"),
             )
         except ApplicationError as exc:
             raise ValidationError({"on_hand": exc.message}) from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from inventory.models import Product, StockLevel
@@ -13,7 +14,7 @@ class ProductSerializer(serializers.ModelSerializer):
     available = serializers.IntegerField(
         source="available_total",
         read_only=True,
-        help_text="Units online orders can still reserve (active selling warehouses).",
+        help_text=_("Units online orders can still reserve (active selling warehouses)."),
     )
 
     class Meta:

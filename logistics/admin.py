@@ -395,7 +395,7 @@ def parse_scans(text: str) -> list[tuple[str, int]]:
             try:
                 qty = int(parts[-1])
             except ValueError as exc:
-                raise ValueError(f"not a quantity: {parts[-1]!r}") from exc
+                raise ValueError(_("not a quantity: %(value)r") % {"value": parts[-1]}) from exc
         scans.append((parts[0], qty))
     return scans
 

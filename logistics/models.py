@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from backoffice.money import CurrencyField, MoneyField
 
@@ -136,12 +137,12 @@ class Shipment(models.Model):
     """Part (or all) of an order leaving one warehouse; one or more parcels."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", _("To pick")
-        PACKED = "packed", _("Packed")
-        SHIPPED = "shipped", _("Shipped")
-        DELIVERED = "delivered", _("Delivered")
-        RETURNED = "returned", _("Returned to sender")
-        CANCELLED = "cancelled", _("Cancelled")
+        DRAFT = "draft", pgettext_lazy("shipment status", "To pick")
+        PACKED = "packed", pgettext_lazy("shipment status", "Packed")
+        SHIPPED = "shipped", pgettext_lazy("shipment status", "Shipped")
+        DELIVERED = "delivered", pgettext_lazy("shipment status", "Delivered")
+        RETURNED = "returned", pgettext_lazy("shipment status", "Returned to sender")
+        CANCELLED = "cancelled", pgettext_lazy("shipment status", "Cancelled")
 
     order = models.ForeignKey(
         "orders.Order", verbose_name=_("order"), on_delete=models.PROTECT, related_name="shipments"
@@ -310,12 +311,12 @@ class ReturnRequest(models.Model):
     and graded line by line, refunded (or exchanged), closed."""
 
     class Status(models.TextChoices):
-        REQUESTED = "requested", _("Requested")
-        APPROVED = "approved", _("Approved")
-        REJECTED = "rejected", _("Rejected")
-        RECEIVED = "received", _("Received")
-        REFUNDED = "refunded", _("Refunded")
-        CLOSED = "closed", _("Closed")
+        REQUESTED = "requested", pgettext_lazy("return status", "Requested")
+        APPROVED = "approved", pgettext_lazy("return status", "Approved")
+        REJECTED = "rejected", pgettext_lazy("return status", "Rejected")
+        RECEIVED = "received", pgettext_lazy("return status", "Received")
+        REFUNDED = "refunded", pgettext_lazy("return status", "Refunded")
+        CLOSED = "closed", pgettext_lazy("return status", "Closed")
 
     order = models.ForeignKey(
         "orders.Order", verbose_name=_("order"), on_delete=models.PROTECT, related_name="returns"

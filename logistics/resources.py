@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from import_export import fields, resources
 
 from logistics.models import Parcel, TrackingEvent
@@ -58,7 +59,9 @@ class TrackingEventResource(resources.ModelResource):
     def import_instance(self, instance: TrackingEvent, row: Any, **kwargs: Any) -> None:
         update = self._update(row)
         if not Parcel.objects.filter(tracking_code=update.tracking_code).exists():
-            raise ValidationError({"tracking_code": f"unknown parcel {update.tracking_code}"})
+            raise ValidationError(
+                {"tracking_code": _("unknown parcel %(code)s") % {"code": update.tracking_code}}
+            )
         instance.code = update.code
         instance.occurred_at = update.occurred_at
 

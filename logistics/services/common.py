@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Model
+from django.utils.translation import gettext as _
 
 from backoffice.errors import NotFoundError
 from logistics.models import LogisticsAudit, ReturnRequest, Shipment
@@ -49,7 +50,7 @@ def order_lock(order_id: int) -> Order:
     try:
         return Order.objects.select_for_update().get(pk=order_id)
     except Order.DoesNotExist:
-        raise NotFoundError(f"Order {order_id} does not exist.") from None
+        raise NotFoundError(_("Order %(id)s does not exist.") % {"id": order_id}) from None
 
 
 def get_or_404(model: type[Model], pk: int, *, lock: bool = False) -> Any:
@@ -59,7 +60,9 @@ def get_or_404(model: type[Model], pk: int, *, lock: bool = False) -> Any:
     try:
         return qs.get(pk=pk)
     except model.DoesNotExist:  # type: ignore[attr-defined]
-        raise NotFoundError(f"{model._meta.verbose_name} {pk} does not exist.") from None
+        raise NotFoundError(
+            _("%(model)s %(id)s does not exist.") % {"model": model._meta.verbose_name, "id": pk}
+        ) from None
 
 
 def shipment_tracking_context(shipment: Shipment) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from backoffice.errors import NotFoundError
 from logistics.models import Holiday, Shipment, ShippingMethod, TransitTime
@@ -72,7 +73,7 @@ def shipment_promise_compute(*, order_id: int, method_id: int | None = None) -> 
     that have none yet. ``None`` when no shipping method is known."""
     order = Order.objects.filter(pk=order_id).first()
     if order is None:
-        raise NotFoundError(f"Order {order_id} does not exist.")
+        raise NotFoundError(_("Order %(id)s does not exist.") % {"id": order_id})
     method = (
         ShippingMethod.objects.filter(pk=method_id).first()
         if method_id

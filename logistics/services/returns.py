@@ -97,7 +97,7 @@ def return_request_create(
     if not lines:
         raise ApplicationError(
             _("A return needs at least one line."),
-            errors=[{"field": "lines", "message": "required"}],
+            errors=[{"field": "lines", "message": _("required")}],
         )
     order_lines = {line.pk: line for line in OrderLine.objects.filter(order_id=order_id)}
     shipped = planned_quantities(order_id, statuses=LEFT)
@@ -106,18 +106,19 @@ def return_request_create(
     for i, item in enumerate(lines):
         line = order_lines.get(item.order_line_id)
         if line is None:
-            errors.append({"field": f"lines[{i}]", "message": "not a line of this order"})
+            errors.append({"field": f"lines[{i}]", "message": _("not a line of this order")})
             continue
         left = shipped.get(line.pk, 0) - returned.get(line.pk, 0)
         if item.quantity <= 0 or item.quantity > left:
             errors.append(
                 {
                     "field": f"lines[{i}].quantity",
-                    "message": f"must be 1..{left} for {line.sku} (shipped, not returned)",
+                    "message": _("must be 1..%(max)s for %(sku)s (shipped, not returned)")
+                    % {"max": left, "sku": line.sku},
                 }
             )
         if item.reason not in ReturnLine.Reason.values:
-            errors.append({"field": f"lines[{i}].reason", "message": "unknown reason"})
+            errors.append({"field": f"lines[{i}].reason", "message": _("unknown reason")})
     if errors:
         raise ApplicationError(_("The return lines are not valid."), errors=errors)
     ret = ReturnRequest.objects.create(
@@ -207,10 +208,12 @@ def return_receive(
     for i, line_id in enumerate(lines):
         g = by_line.get(line_id)
         if g is None:
-            errors.append({"field": f"grades[{i}]", "message": f"line {line_id} not graded"})
+            errors.append(
+                {"field": f"grades[{i}]", "message": _("line %(id)s not graded") % {"id": line_id}}
+            )
         elif g.grading not in Grading.values:
             errors.append(
-                {"field": f"grades[{i}].grading", "message": "resell, refurbish or scrap"}
+                {"field": f"grades[{i}].grading", "message": _("resell, refurbish or scrap")}
             )
         elif not 0 <= g.received_quantity <= lines[line_id].quantity:
             errors.append(
@@ -222,7 +225,10 @@ def return_receive(
     unknown = set(by_line) - set(lines)
     if unknown:
         errors.append(
-            {"field": "grades", "message": f"not lines of this return: {sorted(unknown)}"}
+            {
+                "field": "grades",
+                "message": _("not lines of this return: %(ids)s") % {"ids": sorted(unknown)},
+            }
         )
     if errors:
         raise ApplicationError(_("The grading is not valid."), errors=errors)
@@ -239,7 +245,7 @@ def return_receive(
             if target is None:
                 raise ApplicationError(
                     _("Choose the warehouse that receives the units."),
-                    errors=[{"field": "warehouse_id", "message": "required"}],
+                    errors=[{"field": "warehouse_id", "message": _("required")}],
                 )
             stock_restock_return(
                 product_id=order_line.product_id,
@@ -339,7 +345,7 @@ def return_refund(
         raise ApplicationError(
             _("The refund must be positive and at most %(left)s.")
             % {"left": order.total - earlier},
-            errors=[{"field": "amount", "message": "out of range"}],
+            errors=[{"field": "amount", "message": _("out of range")}],
         )
     status = (
         Payment.REFUNDED

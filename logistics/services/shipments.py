@@ -100,18 +100,24 @@ def shipment_create(
         line = order_lines.get(item.order_line_id)
         reservation = reservations.get(item.order_line_id)
         if line is None:
-            errors.append({"field": f"lines[{i}]", "message": "not a line of this order"})
+            errors.append({"field": f"lines[{i}]", "message": _("not a line of this order")})
             continue
         left = line.quantity - planned.get(line.pk, 0)
         if item.quantity <= 0 or item.quantity > left:
             errors.append(
-                {"field": f"lines[{i}].quantity", "message": f"must be 1..{left} for {line.sku}"}
+                {
+                    "field": f"lines[{i}].quantity",
+                    "message": _("must be 1..%(max)s for %(sku)s") % {"max": left, "sku": line.sku},
+                }
             )
         elif reservation is None or reservation.quantity - reservation.shipped_quantity < (
             item.quantity
         ):
             errors.append(
-                {"field": f"lines[{i}]", "message": f"{line.sku} has no reserved stock for this"}
+                {
+                    "field": f"lines[{i}]",
+                    "message": _("%(sku)s has no reserved stock for this") % {"sku": line.sku},
+                }
             )
         else:
             warehouses.add(reservation.warehouse_id)
@@ -174,7 +180,7 @@ def parcel_add(
     if not code:
         raise ApplicationError(
             _("A tracking code is required."),
-            errors=[{"field": "tracking_code", "message": "required"}],
+            errors=[{"field": "tracking_code", "message": _("required")}],
         )
     if shipment.status in (S.DELIVERED, S.CANCELLED, S.RETURNED):
         raise ConflictError(_("Shipment %(s)s is closed.") % {"s": shipment})
@@ -186,7 +192,7 @@ def parcel_add(
     except IntegrityError:
         raise ApplicationError(
             _("Tracking code %(c)s is already used.") % {"c": code},
-            errors=[{"field": "tracking_code", "message": "already used"}],
+            errors=[{"field": "tracking_code", "message": _("already used")}],
         ) from None
     audit("parcel_added", shipment=shipment, to_value=code, actor=actor)
     return parcel
@@ -328,7 +334,7 @@ def shipment_ship(
     if not shipment.parcels.exists():
         raise ApplicationError(
             _("Add at least one parcel with its tracking code before shipping."),
-            errors=[{"field": "parcels", "message": "required"}],
+            errors=[{"field": "parcels", "message": _("required")}],
         )
     for line in shipment.lines.order_by("order_line_id"):
         stock_consume(
@@ -344,7 +350,7 @@ def shipment_ship(
         if freight_cost < 0:
             raise ApplicationError(
                 _("The freight cost cannot be negative."),
-                errors=[{"field": "freight_cost", "message": "must be >= 0"}],
+                errors=[{"field": "freight_cost", "message": _("must be >= 0")}],
             )
         shipment.freight_cost = quantize(freight_cost)
     if shipment.promised_date is None and shipment.method is not None:

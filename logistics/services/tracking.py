@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from logistics.models import Carrier, DelayAlert, Parcel, Shipment, TrackingEvent
 from logistics.services.common import audit, order_lock
@@ -80,16 +81,18 @@ def update_from_dict(item: Any, *, prefix: str = "") -> TrackingUpdate:
     """One event dict (webhook/CSV/poll shape) -> TrackingUpdate, or TrackingParseError."""
     errors = []
     if not isinstance(item, dict):
-        raise TrackingParseError([{"field": prefix or None, "message": "must be an object"}])
+        raise TrackingParseError([{"field": prefix or None, "message": _("must be an object")}])
     code = str(item.get("code") or "").strip()
     tracking = str(item.get("tracking_code") or "").strip().upper()
     occurred = datetime_parse(item.get("occurred_at"))
     if not tracking:
-        errors.append({"field": f"{prefix}tracking_code", "message": "required"})
+        errors.append({"field": f"{prefix}tracking_code", "message": _("required")})
     if not code:
-        errors.append({"field": f"{prefix}code", "message": "required"})
+        errors.append({"field": f"{prefix}code", "message": _("required")})
     if occurred is None:
-        errors.append({"field": f"{prefix}occurred_at", "message": "ISO 8601 date-time required"})
+        errors.append(
+            {"field": f"{prefix}occurred_at", "message": _("ISO 8601 date-time required")}
+        )
     if errors:
         raise TrackingParseError(errors)
     assert occurred is not None

@@ -125,6 +125,7 @@ def test_adjust_below_reserved_reports_the_error(admin_client):
     response = admin_client.post(
         reverse("admin:inventory_stocklevel_adjust"),
         {"sku": "CANECA-01", "warehouse": wh.pk, "delta": -3},
+        HTTP_ACCEPT_LANGUAGE="en",
     )
 
     assert response.status_code == 200
@@ -148,6 +149,7 @@ def test_transfer_form(admin_client):
     too_many = admin_client.post(
         url,
         {"sku": "CANECA-01", "from_warehouse": src.pk, "to_warehouse": dst.pk, "quantity": 6},
+        HTTP_ACCEPT_LANGUAGE="en",
     )
     assert any("available" in m for m in _messages(too_many))
     ok = admin_client.post(
