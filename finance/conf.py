@@ -113,3 +113,16 @@ def fiscal_issuer() -> dict[str, str]:
 
 def fiscal_provider_path() -> str:
     return getattr(settings, "FISCAL_EMISSION_PROVIDER", "finance.fiscal.LocalEmissionProvider")
+
+
+# PostgreSQL settings for the queries of the monthly report, set with SET LOCAL in the
+# report's read transaction only (bench/report.py, docs/benchmarks.md): JIT compilation
+# of their many aggregate expressions costs more than it saves, and with the default
+# work_mem (4MB) their hash joins over a month of orders spill to disk; 16MB measured
+# better than 4MB and 64MB at 150k and 1.5M orders a month. Empty dict: leave the
+# server's settings alone.
+DEFAULT_REPORT_PG_SETTINGS = {"jit": "off", "work_mem": "16MB"}
+
+
+def report_pg_settings() -> dict[str, str]:
+    return dict(getattr(settings, "FINANCE_REPORT_PG_SETTINGS", DEFAULT_REPORT_PG_SETTINGS))

@@ -8,11 +8,13 @@ answers) are used when their tables exist; otherwise the section shows "n/a".
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.template.loader import render_to_string
@@ -20,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from finance import charts
+from finance.conf import report_pg_settings
 from finance.models import MonthlyGoal, StoreMetrics
 from finance.selectors import (
     MONEY,
@@ -33,6 +36,7 @@ from finance.selectors import (
     margin_by_campaign,
     margin_by_channel,
     margin_by_sku,
+    margin_groups,
     margin_totals,
     month_end,
     month_start,
@@ -173,9 +177,29 @@ def _nps(start: date, end: date, tables: set[str]) -> dict[str, Any]:
     return {"available": True, **row, "nps": nps}
 
 
+@contextmanager
+def report_session() -> Iterator[None]:
+    """A read transaction for the report's queries with the PostgreSQL settings of
+    ``FINANCE_REPORT_PG_SETTINGS`` (``SET LOCAL``: they end with the transaction, the
+    connection goes back to the pool as it was). Other databases: just the transaction."""
+    with transaction.atomic():
+        pg_settings = report_pg_settings()
+        if connection.vendor == "postgresql" and pg_settings:
+            calls = ", ".join(["set_config(%s, %s, true)"] * len(pg_settings))
+            params = [str(part) for item in pg_settings.items() for part in item]
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT {calls}", params)  # only %s placeholders in the SQL
+        yield
+
+
 def report_data(month: date, *, today: date | None = None) -> dict[str, Any]:
     """Every figure of the monthly management report for ``month``, computed with a
     fixed number of queries (aggregations in SQL), however many orders there are."""
+    with report_session():
+        return _report_data(month, today=today)
+
+
+def _report_data(month: date, *, today: date | None = None) -> dict[str, Any]:
     start = month_start(month)
     end = month_end(start)
     today = today or timezone.localdate()
@@ -184,7 +208,8 @@ def report_data(month: date, *, today: date | None = None) -> dict[str, Any]:
     cutoff = min(today + timedelta(days=1), end + timedelta(days=1))
     tables = set(connection.introspection.table_names())
 
-    totals = margin_totals(start=start, end=end)
+    groups = margin_groups(start=start, end=end)
+    totals = margin_totals(start=start, end=end, groups=groups)
     orders = totals["orders"]
     daily = dict(
         sales_orders(start=start, end=end)
@@ -225,8 +250,8 @@ def report_data(month: date, *, today: date | None = None) -> dict[str, Any]:
             ],
         },
         "margin": totals,
-        "margin_by_channel": margin_by_channel(start=start, end=end),
-        "margin_by_campaign": margin_by_campaign(start=start, end=end),
+        "margin_by_channel": margin_by_channel(start=start, end=end, groups=groups),
+        "margin_by_campaign": margin_by_campaign(start=start, end=end, limit=TOP_N, groups=groups),
         "top_products": margin_by_sku(start=start, end=end, limit=TOP_N),
         "dead_products": _dead_products(start, end),
         "cash": {

@@ -284,11 +284,23 @@ def payables_summary(*, as_of: date | None = None) -> dict[str, Decimal]:
 # --- sales and margin ---------------------------------------------------------------------
 
 
+def sales_filter(*, start: date, end: date, prefix: str = "") -> Q:
+    """The condition of :func:`sales_orders`, on ``prefix`` (``"order__"`` from a model
+    that points at the order), so a grouped query joins the order once."""
+    lo, hi = day_bounds(start, end)
+    return Q(
+        **{
+            f"{prefix}paid_at__gte": lo,
+            f"{prefix}paid_at__lt": hi,
+            f"{prefix}payment_status__in": SALE_STATUSES,
+        }
+    )
+
+
 def sales_orders(*, start: date, end: date) -> QuerySet[Order]:
     """Orders that count as sales of [start, end]: paid in that window (refunds and
     chargebacks later are subtracted as refunds, not by dropping the sale)."""
-    lo, hi = day_bounds(start, end)
-    return Order.objects.filter(paid_at__gte=lo, paid_at__lt=hi, payment_status__in=SALE_STATUSES)
+    return Order.objects.filter(sales_filter(start=start, end=end))
 
 
 def with_margin(orders: QuerySet[Order]) -> QuerySet[Order]:
@@ -296,6 +308,9 @@ def with_margin(orders: QuerySet[Order]) -> QuerySet[Order]:
 
     margin = subtotal + shipping charged - discounts - cost of goods (unit_cost × qty)
              - freight paid (logistics shipments, 0 when unknown) - gateway fee - refunds
+
+    For a few orders (one order's page, an export of a selection). Totals over a period
+    use :func:`margin_groups`, which does not run a subquery per order.
     """
     cogs = (
         OrderLine.objects.filter(order=OuterRef("pk"))
@@ -342,85 +357,179 @@ def with_margin(orders: QuerySet[Order]) -> QuerySet[Order]:
     )
 
 
-MARGIN_AGGREGATES = {
-    "orders": Count("pk"),
-    "revenue": Coalesce(Sum("total"), ZERO, output_field=MONEY),
-    "subtotal": Coalesce(Sum("subtotal"), ZERO, output_field=MONEY),
-    "shipping": Coalesce(Sum("shipping_total"), ZERO, output_field=MONEY),
-    "discounts": Coalesce(Sum("discount_total"), ZERO, output_field=MONEY),
-    "cogs": Coalesce(Sum("m_cogs"), ZERO, output_field=MONEY),
-    "freight": Coalesce(Sum("m_freight"), ZERO, output_field=MONEY),
-    "fees": Coalesce(Sum("m_fee"), ZERO, output_field=MONEY),
-    "refunds": Coalesce(Sum("m_refunds"), ZERO, output_field=MONEY),
-    "margin": Coalesce(Sum("m_margin"), ZERO, output_field=MONEY),
-}
+MARGIN_PARTS = (
+    "revenue",
+    "subtotal",
+    "shipping",
+    "discounts",
+    "cogs",
+    "freight",
+    "fees",
+    "refunds",
+)
+GroupKey = tuple[int, str, str]  # (channel id, channel name, utm_campaign)
 
 
-def _clean(row: dict[str, Any]) -> dict[str, Any]:
-    out = {k: (_money(v) if isinstance(v, Decimal) or v is None else v) for k, v in row.items()}
-    out["margin_pct"] = (out["margin"] / out["revenue"] * 100) if out.get("revenue") else None
-    return out
+def _money_sum(expression: Any) -> Coalesce:
+    return Coalesce(Sum(expression, output_field=MONEY), ZERO, output_field=MONEY)
 
 
-def margin_totals(*, start: date, end: date) -> dict[str, Any]:
-    """Sales and margin of the period in one row (one query)."""
-    return _clean(with_margin(sales_orders(start=start, end=end)).aggregate(**MARGIN_AGGREGATES))
+def margin_groups(*, start: date, end: date) -> dict[GroupKey, dict[str, Any]]:
+    """Sales and margin parts of the period per (channel, utm_campaign), summed in SQL.
 
-
-def margin_by_channel(*, start: date, end: date) -> list[dict[str, Any]]:
+    Every part of the margin is additive, so each is summed by its own grouped join
+    (orders with their gateway fee, lines for the cost of goods, shipments for the
+    freight, refunds) instead of a correlated subquery per order: four queries, one
+    pass over each table's rows of the period, however many orders. The result has one
+    entry per channel and campaign that sold (not per order)."""
+    on_order = sales_filter(start=start, end=end, prefix="order__")
+    groups: dict[GroupKey, dict[str, Any]] = {}
     rows = (
-        with_margin(sales_orders(start=start, end=end))
-        .values("channel_id", "channel__name")
-        .annotate(**MARGIN_AGGREGATES)
-        .order_by("-margin", "channel__name")
+        sales_orders(start=start, end=end)
+        .values("channel_id", "channel__name", "utm_campaign")
+        .annotate(
+            orders=Count("pk"),
+            revenue=_money_sum("total"),
+            subtotal=_money_sum("subtotal"),
+            shipping=_money_sum("shipping_total"),
+            discounts=_money_sum("discount_total"),
+            fees=_money_sum("receivable__fee"),
+        )
+        .order_by()
     )
-    return [_clean(r) for r in rows]
+    for r in rows:
+        groups[(r["channel_id"], r["channel__name"], r["utm_campaign"])] = {
+            "orders": r["orders"],
+            **{k: _money(r[k]) for k in ("revenue", "subtotal", "shipping", "discounts", "fees")},
+            "cogs": Decimal("0.00"),
+            "freight": Decimal("0.00"),
+            "refunds": Decimal("0.00"),
+        }
+
+    by_id = {(k[0], k[2]): g for k, g in groups.items()}
+
+    def add(part: str, qs: QuerySet[Any], expression: Any) -> None:
+        rows = (
+            qs.filter(on_order)
+            .values("order__channel_id", "order__utm_campaign")
+            .annotate(s=_money_sum(expression))
+            .order_by()
+        )
+        for r in rows:
+            group = by_id.get((r["order__channel_id"], r["order__utm_campaign"]))
+            if group is not None:  # always: the same orders
+                group[part] += _money(r["s"])
+
+    add("cogs", OrderLine.objects.all(), F("unit_cost") * F("quantity"))
+    add("refunds", Refund.objects.all(), F("amount"))
+    shipment = optional_model("logistics", "Shipment")
+    cost_field = shipment_cost_field()
+    if shipment is not None and cost_field:
+        add("freight", shipment._default_manager.all(), F(cost_field))
+    return groups
 
 
-def margin_by_campaign(*, start: date, end: date) -> list[dict[str, Any]]:
+def _finish(row: dict[str, Any]) -> dict[str, Any]:
+    row["margin"] = (
+        row["subtotal"]
+        + row["shipping"]
+        - row["discounts"]
+        - row["cogs"]
+        - row["freight"]
+        - row["fees"]
+        - row["refunds"]
+    )
+    row["margin_pct"] = (row["margin"] / row["revenue"] * 100) if row["revenue"] else None
+    return row
+
+
+def _empty() -> dict[str, Any]:
+    return {"orders": 0, **{p: Decimal("0.00") for p in MARGIN_PARTS}}
+
+
+def _rollup(groups: dict[GroupKey, dict[str, Any]], keep: Any) -> dict[Any, dict[str, Any]]:
+    """Sum the groups of :func:`margin_groups` by ``keep(key)`` (one row per channel and
+    campaign that sold, never per order) and derive margin and margin %."""
+    out: dict[Any, dict[str, Any]] = {}
+    for key, g in groups.items():
+        row = out.setdefault(keep(key), _empty())
+        row["orders"] += g["orders"]
+        for part in MARGIN_PARTS:
+            row[part] += g[part]
+    return {k: _finish(row) for k, row in out.items()}
+
+
+def margin_totals(
+    *, start: date, end: date, groups: dict[GroupKey, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Sales and margin of the period in one row. Pass ``groups`` (from
+    :func:`margin_groups`) to reuse them instead of querying again."""
+    groups = margin_groups(start=start, end=end) if groups is None else groups
+    return _rollup(groups, lambda k: None).get(None) or _finish(_empty())
+
+
+def margin_by_channel(
+    *, start: date, end: date, groups: dict[GroupKey, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    groups = margin_groups(start=start, end=end) if groups is None else groups
+    rows = [
+        {"channel_id": cid, "channel__name": name, **row}
+        for (cid, name), row in _rollup(groups, lambda k: (k[0], k[1])).items()
+    ]
+    return sorted(rows, key=lambda r: (-r["margin"], r["channel__name"]))
+
+
+def margin_by_campaign(
+    *,
+    start: date,
+    end: date,
+    limit: int | None = None,
+    groups: dict[GroupKey, dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """Margin per utm_campaign, with the campaign's costs in the period and its ROI
-    ((margin - cost) / cost). Two queries."""
-    rows = (
-        with_margin(sales_orders(start=start, end=end))
-        .values("utm_campaign")
-        .annotate(**MARGIN_AGGREGATES)
-        .order_by("-margin", "utm_campaign")
-    )
-    costs = dict(
-        CampaignCost.objects.filter(date__gte=start, date__lte=end)
+    ((margin - cost) / cost), best margin first, then campaigns that cost money and sold
+    nothing. With ``limit``, the first ``limit`` rows and one more row (``others``: how
+    many) summing all the rest, so the list does not grow with the number of campaigns."""
+    groups = margin_groups(start=start, end=end) if groups is None else groups
+    costs = {
+        campaign: _money(total)
+        for campaign, total in CampaignCost.objects.filter(date__gte=start, date__lte=end)
         .values("campaign")
         .annotate(total=Sum("amount"))
         .values_list("campaign", "total")
+    }
+    sold = sorted(
+        _rollup(groups, lambda k: k[2]).items(), key=lambda item: (-item[1]["margin"], item[0])
     )
     out = []
-    for r in rows:
-        row = _clean(r)
-        row["campaign"] = row.pop("utm_campaign")
-        cost = _money(costs.pop(row["campaign"], 0)) if row["campaign"] else Decimal("0.00")
-        row["cost"] = cost
-        row["roi"] = ((row["margin"] - cost) / cost) if cost else None
-        out.append(row)
+    for campaign, row in sold:
+        cost = costs.pop(campaign, Decimal("0.00")) if campaign else Decimal("0.00")
+        out.append({"campaign": campaign, **row, "cost": cost, "roi": _roi(row["margin"], cost)})
     # Campaigns that cost money and sold nothing.
     for campaign, cost in sorted(costs.items()):
-        out.append(
-            {
-                "campaign": campaign,
-                "orders": 0,
-                "revenue": Decimal("0.00"),
-                "margin": Decimal("0.00"),
-                "margin_pct": None,
-                "cost": _money(cost),
-                "roi": Decimal("-1"),
-            }
-        )
-    return out
+        out.append({"campaign": campaign, **_finish(_empty()), "cost": cost, "roi": Decimal("-1")})
+    if limit is None or len(out) <= limit + 1:
+        return out
+    rest = out[limit:]
+    others: dict[str, Any] = {**_empty(), "cost": Decimal("0.00")}
+    for row in rest:
+        others["orders"] += row["orders"]
+        for part in (*MARGIN_PARTS, "cost"):
+            others[part] += row[part]
+    others = _finish(others)
+    others.update(campaign=None, others=len(rest), roi=_roi(others["margin"], others["cost"]))
+    return [*out[:limit], others]
+
+
+def _roi(margin: Decimal, cost: Decimal) -> Decimal | None:
+    return ((margin - cost) / cost) if cost else None
 
 
 def margin_by_sku(*, start: date, end: date, limit: int | None = None) -> list[dict[str, Any]]:
     """Per SKU: units, revenue (line totals), cost of goods and gross margin. Order-level
     costs (freight, fees, refunds) are not spread over SKUs; see docs/finance.md."""
     rows = (
-        OrderLine.objects.filter(order__in=sales_orders(start=start, end=end))
+        OrderLine.objects.filter(sales_filter(start=start, end=end, prefix="order__"))
         .values("sku")
         .annotate(
             name=models.Max("name"),

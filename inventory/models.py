@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from backoffice.money import CurrencyField, MoneyField
@@ -146,16 +147,16 @@ class StockMovement(models.Model):
     """Append-only ledger: one row per change of on_hand and/or reserved."""
 
     class Reason(models.TextChoices):
-        RECEIPT = "receipt", _("Receipt")
-        ADJUSTMENT = "adjustment", _("Adjustment")
-        COUNT = "count", _("Stock count")
-        TRANSFER_OUT = "transfer_out", _("Transfer out")
-        TRANSFER_IN = "transfer_in", _("Transfer in")
-        RESERVE = "reserve", _("Reservation")
-        RELEASE = "release", _("Reservation released")
-        SHIP = "ship", _("Shipped")
-        RETURN = "return", _("Customer return restocked")
-        SCRAP = "scrap", _("Scrapped")
+        RECEIPT = "receipt", pgettext_lazy("stock movement reason", "Receipt")
+        ADJUSTMENT = "adjustment", pgettext_lazy("stock movement reason", "Adjustment")
+        COUNT = "count", pgettext_lazy("stock movement reason", "Stock count")
+        TRANSFER_OUT = "transfer_out", pgettext_lazy("stock movement reason", "Transfer out")
+        TRANSFER_IN = "transfer_in", pgettext_lazy("stock movement reason", "Transfer in")
+        RESERVE = "reserve", pgettext_lazy("stock movement reason", "Reservation")
+        RELEASE = "release", pgettext_lazy("stock movement reason", "Reservation released")
+        SHIP = "ship", pgettext_lazy("stock movement reason", "Shipped")
+        RETURN = "return", pgettext_lazy("stock movement reason", "Customer return restocked")
+        SCRAP = "scrap", pgettext_lazy("stock movement reason", "Scrapped")
 
     product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT)
     warehouse = models.ForeignKey(Warehouse, verbose_name=_("warehouse"), on_delete=models.PROTECT)
@@ -180,7 +181,15 @@ class StockMovement(models.Model):
         verbose_name = _("stock movement")
         verbose_name_plural = _("stock movements")
         ordering = ["-id"]
-        indexes = [models.Index(fields=["product", "warehouse"], name="movement_product_wh")]
+        indexes = [
+            models.Index(fields=["product", "warehouse"], name="movement_product_wh"),
+            # Last receipt of a level (finance: stock older than 90 days).
+            models.Index(
+                fields=["product", "warehouse", "-created_at"],
+                condition=Q(on_hand_delta__gt=0),
+                name="movement_last_inbound",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reason} {self.product_id}@{self.warehouse_id} {self.on_hand_delta:+}/{self.reserved_delta:+}"
@@ -190,9 +199,9 @@ class Reservation(models.Model):
     """Units of one order line held in one warehouse until shipped or released."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", _("Active")
-        RELEASED = "released", _("Released")
-        CONSUMED = "consumed", _("Shipped")
+        ACTIVE = "active", pgettext_lazy("reservation status", "Active")
+        RELEASED = "released", pgettext_lazy("reservation status", "Released")
+        CONSUMED = "consumed", pgettext_lazy("reservation status", "Shipped")
 
     order_id = models.BigIntegerField(_("order id"), db_index=True)
     order_line_id = models.BigIntegerField(_("order line id"))
@@ -228,10 +237,10 @@ class Reservation(models.Model):
 
 class PurchaseOrder(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", _("Draft")
-        ORDERED = "ordered", _("Ordered")
-        RECEIVED = "received", _("Received")
-        CANCELLED = "cancelled", _("Cancelled")
+        DRAFT = "draft", pgettext_lazy("purchase order status", "Draft")
+        ORDERED = "ordered", pgettext_lazy("purchase order status", "Ordered")
+        RECEIVED = "received", pgettext_lazy("purchase order status", "Received")
+        CANCELLED = "cancelled", pgettext_lazy("purchase order status", "Cancelled")
 
     supplier = models.ForeignKey(Supplier, verbose_name=_("supplier"), on_delete=models.PROTECT)
     warehouse = models.ForeignKey(Warehouse, verbose_name=_("warehouse"), on_delete=models.PROTECT)

@@ -149,3 +149,58 @@ def test_margin_by_channel_sku_and_campaign_equal_independent_sums():
         assert by_sku[sku]["quantity"] == want["quantity"]
         assert by_sku[sku]["revenue"] == want["revenue"]
         assert by_sku[sku]["margin"] == want["revenue"] - want["cogs"]
+
+
+def test_campaigns_beyond_the_limit_are_summed_into_one_row():
+    """The report lists the best campaigns and one row for all the others, so its length
+    does not grow with the number of campaigns; nothing is lost from the sums."""
+    tz = timezone.get_current_timezone()
+    channel = ChannelFactory(slug="web")
+    product = ProductFactory(sku="P", cost=D("4.00"))
+    for i in range(7):
+        order = OrderFactory(
+            channel=channel,
+            utm_campaign=f"c{i}",
+            subtotal=D(10 * (i + 1)),
+            total=D(10 * (i + 1)),
+            payment_status=Payment.PAID,
+            paid_at=datetime(2026, 10, 5 + i, 12, tzinfo=tz),
+        )
+        OrderLineFactory(
+            order=order,
+            product=product,
+            quantity=1,
+            unit_price=D(10 * (i + 1)),
+            unit_cost=D("4.00"),
+            total=D(10 * (i + 1)),
+            discount=D("0"),
+        )
+        CampaignCostFactory(campaign=f"c{i}", date=date(2026, 10, 1), amount=D("3.00"))
+    CampaignCostFactory(campaign="silent", date=date(2026, 10, 2), amount=D("9.00"))
+    start, end = date(2026, 10, 1), date(2026, 10, 31)
+    everything = margin_by_campaign(start=start, end=end)
+
+    rows = margin_by_campaign(start=start, end=end, limit=3)
+
+    assert len(everything) == 8
+    assert [r["campaign"] for r in rows[:3]] == ["c6", "c5", "c4"]  # best margin first
+    others = rows[3]
+    assert len(rows) == 4 and others["campaign"] is None and others["others"] == 5
+    assert others["orders"] == 4  # c0..c3; "silent" sold nothing
+    assert others["revenue"] == D("100.00")  # 10 + 20 + 30 + 40
+    assert others["margin"] == D("100.00") - 4 * D("4.00")
+    assert others["cost"] == 4 * D("3.00") + D("9.00")
+    assert others["roi"] == (others["margin"] - others["cost"]) / others["cost"]
+    for part in ("orders", "revenue", "margin", "cost"):
+        assert sum(r[part] for r in rows) == sum(r[part] for r in everything)
+    assert sum(r["margin"] for r in rows) == margin_totals(start=start, end=end)["margin"]
+    # a limit that leaves a single row out keeps it as itself
+    assert margin_by_campaign(start=start, end=end, limit=7) == everything
+
+
+def test_margin_totals_of_a_month_without_sales_are_zero():
+    totals = margin_totals(start=date(2026, 10, 1), end=date(2026, 10, 31))
+
+    assert totals["orders"] == 0
+    assert totals["revenue"] == totals["margin"] == D("0.00")
+    assert totals["margin_pct"] is None

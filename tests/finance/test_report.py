@@ -101,6 +101,35 @@ def test_report_query_count_does_not_grow_with_orders():
     assert len(fifty) < 30
 
 
+def test_the_report_lists_the_top_campaigns_and_sums_the_rest_in_one_row():
+    from finance.reports import TOP_N
+
+    tz = timezone.get_current_timezone()
+    product = ProductFactory(sku="CAMP")
+    n = TOP_N + 6
+    for i in range(n):
+        order = OrderFactory(
+            total=D(10 + i),
+            subtotal=D(10 + i),
+            utm_campaign=f"camp-{i:02d}",
+            payment_status=Payment.PAID,
+            paid_at=datetime(2026, 10, 2 + i % 20, 12, tzinfo=tz),
+        )
+        OrderLineFactory(order=order, product=product, unit_price=D(10 + i), discount=D("0"))
+
+    data = report_data(OCT)
+    html = report_html(data)
+
+    rows = data["margin_by_campaign"]
+    assert len(rows) == TOP_N + 1
+    assert rows[0]["campaign"] == f"camp-{n - 1:02d}"  # the best margin
+    assert rows[-1]["others"] == n - TOP_N and rows[-1]["orders"] == n - TOP_N
+    assert sum(r["margin"] for r in rows) == data["margin"]["margin"]
+    assert sum(r["revenue"] for r in rows) == data["sales"]["revenue"]
+    assert f"{n - TOP_N} other campaigns" in html
+    assert "camp-00" not in html  # folded into the others row
+
+
 def _pdf_pages_to_png(pdf: bytes, tmp_path: Path) -> list[Path]:
     src = tmp_path / "report.pdf"
     src.write_bytes(pdf)
@@ -283,3 +312,33 @@ def test_freight_returns_on_time_and_nps_come_from_logistics_and_crm():
     assert data["returns"]["rate"] == D(1) / D(4)
     assert data["satisfaction"]["available"] and data["satisfaction"]["answers"] == 0
     assert data["satisfaction"]["nps"] is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_report_queries_run_with_their_own_postgres_settings_and_leave_them(settings):
+    from finance.reports import report_session
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://...")
+
+    def show(name: str) -> str:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SHOW {name}")
+            return cursor.fetchone()[0]
+
+    before = show("jit"), show("work_mem")
+    settings.FINANCE_REPORT_PG_SETTINGS = {"jit": "off", "work_mem": "7MB"}
+    with report_session():
+        assert (show("jit"), show("work_mem")) == ("off", "7MB")
+    assert (show("jit"), show("work_mem")) == before
+    report_data(OCT)  # runs inside such a session
+    assert (show("jit"), show("work_mem")) == before
+
+
+def test_report_postgres_settings_can_be_turned_off(settings):
+    from finance.conf import report_pg_settings
+
+    assert report_pg_settings() == {"jit": "off", "work_mem": "16MB"}
+    settings.FINANCE_REPORT_PG_SETTINGS = {}
+    assert report_pg_settings() == {}
+    assert report_data(OCT)["sales"]["orders"] == 0
