@@ -234,10 +234,8 @@ def _process(delivery: WebhookDelivery, channel: Channel) -> Order | None:
         if order_in is None:
             _finish(delivery, status=Status.IGNORED)
             return None
-        with transaction.atomic():
-            order = order_ingest(channel=channel, order_in=order_in, delivery=delivery)
-            _finish(delivery, status=Status.PROCESSED, order=order)
-        return order
+        # One transaction: order_ingest marks the delivery processed with the order.
+        return order_ingest(channel=channel, order_in=order_in, delivery=delivery)
     except ApplicationError as exc:
         _fail(delivery, errors=_plain(exc.errors) or [{"field": None, "message": str(exc.message)}])
         raise

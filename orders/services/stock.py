@@ -17,10 +17,17 @@ S = OrderLine.StockStatus
 RESERVABLE = (S.PENDING, S.BACKORDERED)
 
 
-def lines_reserve(ch: OrderChange, lines: list[OrderLine]) -> list[OrderLine]:
+def lines_reserve(
+    ch: OrderChange, lines: list[OrderLine], *, created: bool = False
+) -> list[OrderLine]:
     """Reserve what can be reserved of ``lines`` (inventory decides, whole lines, in
-    product order); mark the rest backordered. Returns the backordered lines."""
-    wanted = [line for line in lines if line.product_id and line.stock_status in RESERVABLE]
+    product order); mark the rest backordered. Returns the backordered lines.
+
+    ``created``: the lines were inserted in this transaction already marked reserved
+    (the usual outcome, so the usual order costs no UPDATE of its lines); those that
+    cannot be reserved are corrected to backordered before the transaction ends."""
+    reservable = (S.RESERVED,) if created else RESERVABLE
+    wanted = [line for line in lines if line.product_id and line.stock_status in reservable]
     if not wanted:
         return []
     result = stock_reserve_lines(
@@ -31,6 +38,7 @@ def lines_reserve(ch: OrderChange, lines: list[OrderLine]) -> list[OrderLine]:
             if (product_id := line.product_id) is not None
         ],
         actor=ch.actor,
+        new_lines=created,
     )
     reserved = [line for line in wanted if result.get(line.pk) is not None]
     short = [line for line in wanted if result.get(line.pk) is None]

@@ -8,7 +8,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.orders.webhooks.conftest import post_webhook
+from orders.models import Order, WebhookDelivery
+from tests.orders.webhooks.conftest import dumps, generic_order, post_webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -44,3 +45,50 @@ def test_a_bad_signature_costs_a_select_and_the_audit_insert(client, make_channe
         response = post_webhook(client, channel, b"{}", topic="ping", secret="wrong")
     assert response.status_code == 401
     assert _statements(ctx) == ["SELECT", "INSERT"]
+
+
+def test_a_new_order_with_three_lines_costs_a_fixed_list_of_statements(
+    client, make_channel, in_stock
+):
+    # given a new customer's pending order of 3 SKUs in stock
+    channel = make_channel("generic")
+    for sku in ("Q-A", "Q-B", "Q-C"):
+        in_stock(sku, 10)
+    lines = [
+        {"sku": sku, "name": sku, "quantity": 1, "unit_price": "10.00", "external_id": sku}
+        for sku in ("Q-A", "Q-B", "Q-C")
+    ]
+    body = dumps(
+        generic_order(
+            "G-Q3", lines=lines, subtotal=None, total=None, payment_status="pending", paid_at=None
+        )
+    )
+    # when it arrives
+    with CaptureQueriesContext(connection) as ctx:
+        response = post_webhook(client, channel, body, topic="order.created", delivery_id="q-3")
+    # then one list of statements, none of them per line, and the delivery is processed
+    # in the order's transaction
+    assert response.json()["status"] == "processed"
+    assert _statements(ctx) == [
+        "SELECT",  # channel
+        "INSERT",  # raw delivery (committed on its own)
+        "SELECT",  # order by (channel, external id), FOR UPDATE
+        "SELECT",  # customer by document
+        "SELECT",  # customer by e-mail
+        "INSERT",  # customer
+        "INSERT",  # customer history
+        "SELECT",  # products by SKU
+        "INSERT",  # order
+        "INSERT",  # its lines
+        "SELECT",  # stock levels, FOR UPDATE in product order
+        # one conditional UPDATE of the levels for every line, the reservations and
+        # their ledger rows: one statement on PostgreSQL
+        *(["WITH"] if connection.vendor == "postgresql" else ["UPDATE", "INSERT", "INSERT"]),
+        "SELECT",  # outbox dedupe
+        "INSERT",  # outbox row (order_received)
+        "INSERT",  # order events
+        "UPDATE",  # delivery processed
+    ]
+    order = Order.objects.get(external_id="G-Q3")
+    assert order.lines.filter(stock_status="reserved").count() == 3
+    assert WebhookDelivery.objects.get(delivery_id="q-3").order_id == order.pk
