@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import Order, OrderHold
+from orders.selectors import order_search_filter
 from orders.status import Fulfillment, Lifecycle, Payment
 
 
 class OrderFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Lifecycle.choices)
-    payment_status = django_filters.MultipleChoiceFilter(choices=Payment.choices)
-    fulfillment_status = django_filters.MultipleChoiceFilter(choices=Fulfillment.choices)
+    # distinct=False: a column of the order itself cannot duplicate rows, and DISTINCT
+    # would make PostgreSQL read and sort every match before it can return one page.
+    status = django_filters.MultipleChoiceFilter(choices=Lifecycle.choices, distinct=False)
+    payment_status = django_filters.MultipleChoiceFilter(choices=Payment.choices, distinct=False)
+    fulfillment_status = django_filters.MultipleChoiceFilter(
+        choices=Fulfillment.choices, distinct=False
+    )
     channel = django_filters.CharFilter(field_name="channel__slug", label=_("channel (slug)"))
     placed_after = django_filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="gte")
     placed_before = django_filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="lt")
@@ -32,16 +37,7 @@ class OrderFilter(django_filters.FilterSet):
         return order_filter_hold_reason(queryset, value)
 
     def filter_search(self, queryset: QuerySet[Order], name: str, value: str) -> QuerySet[Order]:
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(number__iexact=value.lstrip("#"))
-            | Q(external_id=value)
-            | Q(email__iexact=value)
-            | Q(customer__name__icontains=value)
-            | Q(customer__document=value)
-        )
+        return queryset.filter(order_search_filter(value))
 
 
 def order_filter_hold_reason(queryset: QuerySet[Order], reason: str) -> QuerySet[Order]:

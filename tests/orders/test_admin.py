@@ -205,3 +205,204 @@ def test_status_labels_cover_every_value():
     assert set(LIFECYCLE_COLORS) == set(Lifecycle.values)
     assert set(PAYMENT_COLORS) == set(Payment.values)
     assert set(FULFILLMENT_COLORS) == set(Fulfillment.values)
+
+
+# --- the list at scale: capped count, indexed search, indexed sorting ---------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?channel__id__exact=1",
+        "?q=Maria",
+        "?q=529.982.247-25",
+        "?o=2",
+        "?o=-5",  # status, newest first within a status
+        "?p=2",
+    ],
+)
+def test_changelist_variants_keep_their_query_count(admin_client, channel, stock, query):
+    stock("CAFE-1", 500)
+    _orders(channel, 5)
+    few = _count_queries(admin_client, CHANGELIST + query)
+
+    _orders(channel, 95, start=5)
+    many = _count_queries(admin_client, CHANGELIST + query)
+
+    assert few == many
+
+
+def test_changelist_count_is_capped_and_says_so(admin_client, channel, stock, monkeypatch):
+    from orders.admin.orders import OrderAdmin
+    from orders.admin.pagination import CappedCountPaginator
+
+    monkeypatch.setattr(CappedCountPaginator, "cap", 3)
+    monkeypatch.setattr(OrderAdmin, "list_per_page", 2)
+    stock("CAFE-1", 10)
+    _orders(channel, 5)  # A0 and A3 on hold (unknown SKU), the rest new
+
+    response = admin_client.get(CHANGELIST)
+
+    cl = response.context["cl"]
+    assert cl.paginator.is_capped and cl.result_count == 3
+    body = response.content.decode()
+    assert "mais de 3 pedidos" in body  # pt-BR, the default language
+    assert "Selecionar todos os pedidos (mais de 3)" in body  # not "all 3"
+    assert len(cl.result_list) == 2
+    # Few enough rows: an exact count, no "more than".
+    held = admin_client.get(CHANGELIST + "?status__exact=on_hold")
+    assert not held.context["cl"].paginator.is_capped
+    assert held.context["cl"].result_count == 2
+    assert "mais de" not in held.content.decode()
+
+
+def test_capped_changelist_pages_past_the_count_stay_reachable(
+    admin_client, channel, stock, monkeypatch
+):
+    from orders.admin.orders import OrderAdmin
+    from orders.admin.pagination import CappedCountPaginator
+
+    monkeypatch.setattr(CappedCountPaginator, "cap", 2)
+    monkeypatch.setattr(OrderAdmin, "list_per_page", 2)
+    stock("CAFE-1", 10)
+    _orders(channel, 7)
+
+    pages = [admin_client.get(CHANGELIST + f"?p={p}") for p in (1, 2, 3, 4, 5)]
+
+    assert all(p.status_code == 200 for p in pages)
+    seen = [o.number for p in pages for o in p.context["cl"].result_list]
+    assert sorted(seen) == sorted(f"A{i}" for i in range(7))  # every order, once
+    assert list(pages[4].context["cl"].result_list) == []
+
+
+def test_changelist_sorts_by_date_and_only_offers_indexed_columns(admin_client, channel, stock):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    stock("CAFE-1", 10)
+    now = timezone.now()
+    for i, days in enumerate([3, 1, 2]):
+        order_ingest(
+            channel=channel,
+            order_in=order_in(f"S{i}", skus=["CAFE-1"], placed_at=now - timedelta(days=days)),
+        )
+
+    newest_first = admin_client.get(CHANGELIST)
+    oldest_first = admin_client.get(CHANGELIST + "?o=2")
+
+    assert [o.number for o in newest_first.context["cl"].result_list] == ["S1", "S2", "S0"]
+    assert [o.number for o in oldest_first.context["cl"].result_list] == ["S0", "S2", "S1"]
+    cl = newest_first.context["cl"]
+    headers = _result_headers(cl)
+    sortable = {name: h["sortable"] for name, h in zip(cl.list_display, headers, strict=True)}
+    assert sortable["placed_at"] and sortable["number_display"] and sortable["status_display"]
+    assert not sortable["customer"] and not sortable["channel"] and not sortable["total"]
+
+
+def _result_headers(cl) -> list[dict]:
+    from django.contrib.admin.templatetags.admin_list import result_headers
+
+    return list(result_headers(cl))
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "A1",  # number
+        "#A1",  # number as staff type it
+        "a1",  # any case
+        "ext-a1",  # platform id, any case
+        "joana.souza@example.com",  # customer e-mail (also the order e-mail)
+        "JOANA.SOUZA@EXAMPLE.COM",
+        "Souza",  # part of the customer's name
+        "joana sou",
+        "souza JOANA",  # every word in the name, in any order
+        "11144477735",  # document, digits
+        "111.444.777-35",  # document as typed
+    ],
+)
+def test_search_finds_an_order_by_each_field(admin_client, channel, stock, term):
+    from orders.adapters.base import CustomerIn
+
+    stock("CAFE-1", 10)
+    _orders(channel, 1, start=2)  # A2: Maria da Silva, the default customer
+    order_ingest(
+        channel=channel,
+        order_in=order_in(
+            "EXT-A1",
+            number="A1",
+            skus=["CAFE-1"],
+            customer=CustomerIn(
+                name="Joana Souza", email="joana.souza@example.com", document="111.444.777-35"
+            ),
+        ),
+    )
+
+    response = admin_client.get(CHANGELIST, {"q": term})
+
+    assert [o.number for o in response.context["cl"].result_list] == ["A1"]
+
+
+def test_search_by_a_shared_customer_field_finds_all_their_orders(admin_client, channel, stock):
+    stock("CAFE-1", 10)
+    _orders(channel, 3, start=1)
+
+    response = admin_client.get(CHANGELIST, {"q": "maria@example.com"})
+
+    assert sorted(o.number for o in response.context["cl"].result_list) == ["A1", "A2", "A3"]
+    assert admin_client.get(CHANGELIST, {"q": "nobody"}).context["cl"].result_count == 0
+
+
+def test_filters_still_narrow_the_list(admin_client, channel, stock):
+    stock("CAFE-1", 10)
+    other = make_channel(slug="outra", name="Outra")
+    _orders(channel, 3)  # A0 held (unknown SKU), A1, A2 new
+    order_ingest(channel=other, order_in=order_in("O1", skus=["CAFE-1"]))
+
+    def numbers(query: str) -> list[str]:
+        return sorted(
+            o.number for o in admin_client.get(CHANGELIST + query).context["cl"].result_list
+        )
+
+    assert numbers(f"?channel__id__exact={other.pk}") == ["O1"]
+    assert numbers("?status__exact=on_hold") == ["A0"]
+    assert numbers("?status__exact=new") == ["A1", "A2", "O1"]
+    assert numbers("?hold_reason=any") == ["A0"]
+    assert numbers("?hold_reason=risk") == []
+
+
+# --- the order page: customer communications ------------------------------------------
+
+
+def test_order_page_shows_the_customer_communications(admin_client, channel, stock):
+    from crm.models import Notification
+    from tests.factories.crm import NotificationFactory
+
+    stock("CAFE-1", 10)
+    order = order_ingest(channel=channel, order_in=order_in("N1", skus=["CAFE-1"]))
+    other = order_ingest(channel=channel, order_in=order_in("N2", skus=["CAFE-1"]))
+    Notification.objects.filter(order_id__in=[order.pk, other.pk]).delete()
+    NotificationFactory(
+        order_id=order.pk,
+        kind=Notification.Kind.SHIPPED,
+        to_email="maria@example.com",
+        subject="Seu pedido #N1 foi enviado",
+        status=Notification.Status.SENT,
+        sent_at=order.placed_at,
+    )
+    NotificationFactory(order_id=other.pk, subject="Assunto de outro pedido")
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = admin_client.get(reverse("admin:orders_order_change", args=[order.pk]))
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'class="communications' in body
+    assert "Seu pedido #N1 foi enviado" in body
+    assert "Assunto de outro pedido" not in body
+    assert sum("crm_notification" in q["sql"] for q in ctx.captured_queries) == 1
+
+    Notification.objects.filter(order_id=other.pk).delete()
+    empty = admin_client.get(reverse("admin:orders_order_change", args=[other.pk]))
+    assert "Nenhum e-mail" in empty.content.decode()
