@@ -7,6 +7,7 @@ from celery import shared_task
 from crm.services.notifications import (
     NotificationSendError,
     notification_send,
+    notification_send_batch,
     notification_sweep,
 )
 
@@ -21,10 +22,30 @@ from crm.services.notifications import (
     retry_backoff_max=1800,
     retry_jitter=True,
     max_retries=7,
+    # Nobody reads the outcome (it is on the row); storing it cost a Redis write per e-mail.
+    ignore_result=True,
 )
 def notification_send_task(self, notification_id: int) -> str:
     """Send one outbox row; a redelivery or a second copy of the task sends nothing."""
     return notification_send(notification_id=notification_id)
+
+
+@shared_task(
+    bind=True,
+    name="crm.notification_send_batch",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(NotificationSendError,),
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    retry_jitter=True,
+    max_retries=7,
+    ignore_result=True,
+)
+def notification_send_batch_task(self, notification_ids: list[int]) -> dict[str, int]:
+    """Send several outbox rows, each exactly as notification_send_task would; a retry
+    or redelivery skips the rows already sent."""
+    return notification_send_batch(notification_ids=notification_ids)
 
 
 @shared_task(name="crm.notification_sweep", acks_late=True)

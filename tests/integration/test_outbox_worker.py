@@ -3,20 +3,23 @@
 Nothing lost, nothing twice: a rolled-back change sends nothing; a broker that is down at
 commit delays the e-mail until the sweep, which sends it once; a worker killed while
 sending leaves the message to be redelivered (acks_late) and sent once; 200 status
-e-mails with every task delivered twice to two workers arrive 200 times, never twice.
+e-mails with every task delivered twice to two workers arrive 200 times, never twice; so do
+60 lost tasks swept in batch tasks, every batch delivered twice.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.db import DatabaseError, transaction
+from django.utils import timezone
 
 from crm.models import Notification
-from crm.services import notification_queue
-from crm.tasks import notification_send_task, notification_sweep_task
+from crm.services import notification_queue, notification_sweep
+from crm.tasks import notification_send_batch_task, notification_send_task, notification_sweep_task
 from tests.factories.core import CustomerFactory
 from tests.factories.crm import order_context
 from tests.integration.worker import (
@@ -199,6 +202,40 @@ def test_200_status_changes_give_200_emails_none_twice(queue, sink):
         assert len(sent) == 200
         assert sorted(int(v) for v in sent) == sorted(ids)
         assert len(set(sink.header_values("Message-ID"))) == 200
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+def test_lost_tasks_swept_in_batches_twice_to_two_workers_give_each_email_once(
+    queue, sink, settings
+):
+    # given: 60 committed rows whose tasks were lost (the broker restarted empty)
+    settings.NOTIFICATION_SEND_BATCH_SIZE = 7
+    customers = [CustomerFactory.create(email=f"b{i}@example.com") for i in range(12)]
+    ids = [
+        _queue(customers[i // 5], f"order:{2000 + i // 5}:{KINDS[i % 5]}", kind=KINDS[i % 5]).pk
+        for i in range(60)
+    ]
+    purge_queue(queue)
+    workers = [CeleryWorker(queue=queue, smtp_url=sink.url) for _ in range(2)]
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.wait_ready()
+        # when: the sweep enqueues batch tasks, and every batch is delivered a second time
+        assert notification_sweep(now=timezone.now() + timedelta(minutes=6)) == 60
+        for start in range(0, 60, 7):
+            notification_send_batch_task.delay(ids[start : start + 7])
+        # then
+        sink.wait_for(60, timeout=240)
+        wait_until(lambda: Notification.objects.filter(status="sent").count() == 60, timeout=60)
+        time.sleep(3)
+        sent = sink.header_values("X-Retaguarda-Notification")
+        assert sorted(int(v) for v in sent) == sorted(ids)
+        assert len(set(sink.header_values("Message-ID"))) == 60
+        assert set(Notification.objects.values_list("attempts", flat=True)) == {1}
     finally:
         for worker in workers:
             worker.stop()

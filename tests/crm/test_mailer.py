@@ -1,0 +1,213 @@
+"""The reused SMTP connection and the batch send, against a REAL local SMTP server.
+
+One connection carries many e-mails; a connection the server dropped is replaced without
+sending anything twice; a failure mid-batch sends the other rows and leaves the failed one
+to the retry, which sends it once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from crm.models import Notification
+from crm.services import notification_queue, notification_send, notification_sweep
+from crm.services.mailer import mail_connection_close
+from crm.services.notifications import NotificationSendError, notification_send_batch
+from crm.tasks import notification_send_batch_task, notification_send_task
+from tests.factories.crm import order_context
+from tests.integration.worker import SmtpSink
+
+pytestmark = pytest.mark.django_db
+
+
+class RecordingSink(SmtpSink):
+    """Also remembers which client connection (peer) carried each message, and refuses
+    recipients whose address starts with 'refuse'."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.peers: list[object] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("refuse"):
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.peers.append(session.peer)
+        return await super().handle_DATA(server, session, envelope)
+
+    def restart(self) -> None:
+        """Stop (dropping every client connection) and listen again on the same port."""
+        self.stop()
+        self.start()
+
+
+@pytest.fixture
+def sink(settings):
+    server = RecordingSink().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 10
+    mail_connection_close()
+    try:
+        yield server
+    finally:
+        mail_connection_close()
+        server.stop()
+
+
+def _queue(customer, n, *, to_email=None):
+    notification = notification_queue(
+        kind="order_received",
+        to_email=to_email or customer.email,
+        language="pt-br",
+        dedupe_key=f"order:{n}:order_received",
+        context=order_context(order_number=str(1000 + n)),
+        customer_id=customer.pk,
+        order_id=n,
+    )
+    assert notification is not None
+    return notification
+
+
+def _row(pk):
+    return Notification.objects.get(pk=pk)
+
+
+def test_one_connection_carries_many_emails(customer, sink):
+    rows = [_queue(customer, n) for n in range(3)]
+
+    results = [notification_send(notification_id=row.pk) for row in rows]
+
+    assert results == ["sent"] * 3
+    assert sink.count() == 3
+    assert len(set(sink.peers)) == 1  # one SMTP session for all three
+
+
+def test_a_dropped_connection_is_probed_and_replaced_sending_once(customer, sink, settings):
+    settings.NOTIFICATION_SMTP_PROBE_AFTER_SECONDS = 0  # probe before every reuse
+    first, second = _queue(customer, 1), _queue(customer, 2)
+    assert notification_send(notification_id=first.pk) == "sent"
+    # when: the server drops the connection this worker keeps open
+    sink.restart()
+
+    # then: the NOOP probe fails, a new connection sends it, once, on the first attempt
+    assert notification_send(notification_id=second.pk) == "sent"
+    assert sink.header_values("X-Retaguarda-Notification") == [str(first.pk), str(second.pk)]
+    assert len(set(sink.peers)) == 2
+    assert _row(second.pk).attempts == 1
+
+
+def test_a_connection_dropped_between_probes_fails_the_attempt_then_sends_once(
+    customer, sink, settings
+):
+    settings.NOTIFICATION_SMTP_PROBE_AFTER_SECONDS = 3600  # reuse without probing
+    first, second = _queue(customer, 1), _queue(customer, 2)
+    assert notification_send(notification_id=first.pk) == "sent"
+    sink.restart()
+
+    # when: the send hits the dead connection
+    with pytest.raises(NotificationSendError):
+        notification_send(notification_id=second.pk)
+    # then: nothing went out, the attempt is on the row, and the retry sends it once
+    assert sink.count() == 1
+    row = _row(second.pk)
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert notification_send(notification_id=second.pk) == "sent"
+    assert notification_send(notification_id=second.pk) == "already"
+    assert sink.header_values("X-Retaguarda-Notification") == [str(first.pk), str(second.pk)]
+    assert _row(second.pk).attempts == 2
+
+
+def test_a_connection_is_renewed_after_max_messages(customer, sink, settings):
+    settings.NOTIFICATION_SMTP_MAX_MESSAGES = 2
+    rows = [_queue(customer, n) for n in range(5)]
+    for row in rows:
+        assert notification_send(notification_id=row.pk) == "sent"
+    assert sink.count() == 5
+    assert len(set(sink.peers)) == 3  # 2 + 2 + 1
+
+
+def test_a_batch_sends_the_others_and_retries_only_the_failed_row(customer, sink):
+    good = [_queue(customer, n) for n in (1, 2)]
+    refused = _queue(customer, 3, to_email="refuse@example.com")
+    already = _queue(customer, 4)
+    assert notification_send(notification_id=already.pk) == "sent"
+    ids = [good[0].pk, refused.pk, good[1].pk, already.pk]
+
+    # when
+    with pytest.raises(NotificationSendError, match=r"refuse@example\.com"):
+        notification_send_batch(notification_ids=ids)
+
+    # then: the good rows went out once each; the refused one is pending with its error
+    sent = sink.header_values("X-Retaguarda-Notification")
+    assert sorted(sent) == sorted(str(pk) for pk in (already.pk, good[0].pk, good[1].pk))
+    row = _row(refused.pk)
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert "refuse@example.com" in row.last_error
+    # a redelivery (or the retry) of the whole batch sends nothing twice
+    with pytest.raises(NotificationSendError):
+        notification_send_batch(notification_ids=ids)
+    assert sink.count() == 3
+    assert _row(refused.pk).attempts == 2
+    assert all(_row(r.pk).attempts == 1 for r in good)
+
+
+def test_a_batch_delivered_twice_sends_each_row_once(customer, mailoutbox):
+    rows = [_queue(customer, n) for n in range(4)]
+    ids = [row.pk for row in rows]
+
+    first = notification_send_batch_task.apply(args=[ids]).get()
+    second = notification_send_batch_task.apply(args=[ids]).get()
+
+    assert first == {"sent": 4}
+    assert second == {"already": 4}
+    assert len(mailoutbox) == 4
+
+
+def test_the_sweep_enqueues_batches(customer, mailoutbox, settings, monkeypatch):
+    settings.NOTIFICATION_SEND_BATCH_SIZE = 2
+    rows = [_queue(customer, n) for n in range(5)]  # no commit hooks run: all pending
+    batches: list[list[int]] = []
+    singles: list[int] = []
+    batch_delay, single_delay = notification_send_batch_task.delay, notification_send_task.delay
+
+    def record_batch(ids):
+        batches.append(list(ids))
+        return batch_delay(ids)
+
+    def record_single(pk):
+        singles.append(pk)
+        return single_delay(pk)
+
+    monkeypatch.setattr(notification_send_batch_task, "delay", record_batch)
+    monkeypatch.setattr(notification_send_task, "delay", record_single)
+
+    assert notification_sweep(now=timezone.now() + timedelta(minutes=6)) == 5
+
+    ids = [row.pk for row in rows]
+    assert batches == [ids[0:2], ids[2:4]]
+    assert singles == [ids[4]]  # a batch of one is the plain per-row task
+    assert len(mailoutbox) == 5
+    assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_broker_down_during_the_sweep_leaves_the_batch_pending(customer, settings, monkeypatch):
+    settings.NOTIFICATION_SEND_BATCH_SIZE = 10
+    for n in range(3):
+        _queue(customer, n)
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionRefusedError("redis down")
+
+    monkeypatch.setattr(notification_send_batch_task, "delay", broker_down)
+    assert notification_sweep(now=timezone.now() + timedelta(minutes=6)) == 0
+    assert set(Notification.objects.values_list("status", flat=True)) == {"pending"}
