@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
 from crm.services.notifications import (
@@ -11,37 +13,29 @@ from crm.services.notifications import (
     notification_sweep,
 )
 
+# Both send tasks: acknowledged after they ran (a killed worker's task comes back),
+# retried with back-off on a failed send. Nobody reads the outcome (it is on the row);
+# storing it cost a Redis write per e-mail.
+SEND_TASK_OPTIONS: dict[str, Any] = {
+    "bind": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (NotificationSendError,),
+    "retry_backoff": 30,
+    "retry_backoff_max": 1800,
+    "retry_jitter": True,
+    "max_retries": 7,
+    "ignore_result": True,
+}
 
-@shared_task(
-    bind=True,
-    name="crm.notification_send",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(NotificationSendError,),
-    retry_backoff=30,
-    retry_backoff_max=1800,
-    retry_jitter=True,
-    max_retries=7,
-    # Nobody reads the outcome (it is on the row); storing it cost a Redis write per e-mail.
-    ignore_result=True,
-)
+
+@shared_task(name="crm.notification_send", **SEND_TASK_OPTIONS)
 def notification_send_task(self, notification_id: int) -> str:
     """Send one outbox row; a redelivery or a second copy of the task sends nothing."""
     return notification_send(notification_id=notification_id)
 
 
-@shared_task(
-    bind=True,
-    name="crm.notification_send_batch",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(NotificationSendError,),
-    retry_backoff=30,
-    retry_backoff_max=1800,
-    retry_jitter=True,
-    max_retries=7,
-    ignore_result=True,
-)
+@shared_task(name="crm.notification_send_batch", **SEND_TASK_OPTIONS)
 def notification_send_batch_task(self, notification_ids: list[int]) -> dict[str, int]:
     """Send several outbox rows, each exactly as notification_send_task would; a retry
     or redelivery skips the rows already sent."""
