@@ -6,6 +6,7 @@ The order page is read-only except for the "clear" tick on open holds.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -68,6 +69,19 @@ FULFILLMENT_COLORS = {
     Fulfillment.DELIVERED: "success",
     Fulfillment.RETURNED: "warning",
 }
+
+
+def _html_table(css_class: str, headers: Iterable[Any], rows: Iterable[Iterable[Any]]) -> str:
+    """A read-only table for the order page: one header row, escaped cells."""
+    header = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
+    body = format_html_join(
+        "",
+        "<tr>{}</tr>",
+        ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows),
+    )
+    return format_html(
+        '<table class="{} w-full text-left"><tr>{}</tr>{}</table>', css_class, header, body
+    )
 
 
 class OpenHoldReasonFilter(admin.SimpleListFilter):
@@ -352,17 +366,9 @@ class OrderAdmin(ExportMixin, ModelAdmin):
         rows = Reservation.objects.filter(order_id=obj.pk).select_related("product", "warehouse")
         if not rows:
             return str(_("No stock reserved."))
-        header = format_html(
-            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-            _("SKU"),
-            _("warehouse"),
-            _("quantity"),
-            _("shipped"),
-            _("status"),
-        )
-        body = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        return _html_table(
+            "reservations",
+            (_("SKU"), _("warehouse"), _("quantity"), _("shipped"), _("status")),
             (
                 (
                     r.product.sku,
@@ -373,9 +379,6 @@ class OrderAdmin(ExportMixin, ModelAdmin):
                 )
                 for r in rows
             ),
-        )
-        return format_html(
-            '<table class="reservations w-full text-left">{}{}</table>', header, body
         )
 
     @display(description=_("e-mails to the customer"))
@@ -389,18 +392,9 @@ class OrderAdmin(ExportMixin, ModelAdmin):
             setattr(obj, "_communications", rows)  # noqa: B010
         if not rows:
             return str(_("No e-mail sent or queued for this order."))
-        header = format_html(
-            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-            _("created at"),
-            _("kind"),
-            _("to"),
-            _("subject"),
-            _("status"),
-            _("sent at"),
-        )
-        body = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        return _html_table(
+            "communications",
+            (_("created at"), _("kind"), _("to"), _("subject"), _("status"), _("sent at")),
             (
                 (
                     date_format(localtime(n.created_at), "SHORT_DATETIME_FORMAT"),
@@ -414,9 +408,6 @@ class OrderAdmin(ExportMixin, ModelAdmin):
                 )
                 for n in rows
             ),
-        )
-        return format_html(
-            '<table class="communications w-full text-left">{}{}</table>', header, body
         )
 
     # --- bulk actions: one service call per order, errors reported per order -----------

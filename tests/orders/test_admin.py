@@ -406,3 +406,18 @@ def test_order_page_shows_the_customer_communications(admin_client, channel, sto
     Notification.objects.filter(order_id=other.pk).delete()
     empty = admin_client.get(reverse("admin:orders_order_change", args=[other.pk]))
     assert "Nenhum e-mail" in empty.content.decode()
+
+
+def test_communications_on_the_order_page_are_escaped(admin_client, channel, stock):
+    from crm.models import Notification
+    from tests.factories.crm import NotificationFactory
+
+    stock("CAFE-1", 10)
+    order = order_ingest(channel=channel, order_in=order_in("N3", skus=["CAFE-1"]))
+    Notification.objects.filter(order_id=order.pk).delete()
+    NotificationFactory(order_id=order.pk, subject="<img src=x onerror=alert(1)>")
+
+    body = admin_client.get(reverse("admin:orders_order_change", args=[order.pk])).content
+    assert b"<img src=x onerror" not in body
+    assert b"&lt;img src=x onerror=alert(1)&gt;" in body
+    assert Notification.objects.filter(order_id=order.pk).exists()
