@@ -38,3 +38,25 @@ def django_setup(database_url: str, **env: str) -> None:
     import django
 
     django.setup()
+
+
+def quiesce(dbname: str | None = None) -> None:
+    """Start a measurement from a steady state: ``VACUUM (ANALYZE)`` of ``dbname`` (what
+    autovacuum does on a production server, where it is on; on the development machine
+    the server runs with ``autovacuum = off``), a CHECKPOINT for the dirty buffers, and
+    ``sync`` for the page cache, so a step pays for neither the previous step's garbage
+    nor its writes.
+
+    The ANALYZE matters most: without it, a long-lived connection (gunicorn with
+    ``CONN_MAX_AGE``) keeps the plans it made while the tables were empty -- the
+    deferred foreign-key checks at COMMIT (``SELECT 1 ... FOR KEY SHARE``) stay
+    sequential scans and cost more with every order stored, while pgbench, connecting
+    afresh, plans with the tables' real size. ANALYZE invalidates those cached plans."""
+    import psycopg
+
+    if dbname:
+        with psycopg.connect(pg_url(dbname), autocommit=True) as conn:
+            conn.execute("VACUUM (ANALYZE)")
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+    os.sync()

@@ -7,6 +7,9 @@ benchmark lock with flock (docs/benchmarks.md has the exact commands):
     .venv/bin/python bench/ingest.py --hot
     .venv/bin/python bench/ingest.py --capture      # rewrite bench/ingest_pgbench.sql
     .venv/bin/python bench/ingest.py --profile 300  # pyinstrument over 300 in-process orders
+    .venv/bin/python bench/ingest.py --overhead     # CPU of a request that stores no order
+    .venv/bin/python bench/ingest.py --app-only --statements  # diagnosis: no pgbench steps,
+                                                    # top statements per step
 
 What a run does:
 1. recreates the ``rg_bench_ingest`` database (bench/common.py), seeds one warehouse,
@@ -19,6 +22,9 @@ What a run does:
    each order with 3 lines and a new customer with a valid CPF, bounded in count and
    time; then pgbench runs ``bench/ingest_pgbench.sql`` (the statements one order
    issues, captured from the app) with the same number of clients for the same time;
+   before every step (app or pgbench) ``bench.common.quiesce`` runs VACUUM (ANALYZE),
+   CHECKPOINT and sync, and each step records CPU milliseconds per order by process
+   group (gunicorn, PostgreSQL, load generator or pgbench, other) from /proc;
 4. checks that the orders stored equal the 2xx acks and that the stock levels still
    agree with the ledger (``check_stock_ledger``), and prints the table.
 
@@ -44,6 +50,7 @@ import json
 import multiprocessing as mp
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -292,6 +299,119 @@ def stop_gunicorn(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
+# --- where the CPU goes ---------------------------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot(server_sid: int | None = None, dbname: str = "") -> dict[str, float]:
+    """CPU seconds used so far, from /proc: the whole machine (busy = all but idle and
+    iowait), the PostgreSQL processes serving ``dbname`` plus the server's background
+    processes (the backends of other databases are left in "other"), and the processes of
+    the gunicorn session.
+    Processes that ended between two snapshots are missed (gunicorn workers and
+    PostgreSQL backends live for the whole run; pgbench is counted by the caller)."""
+    with open("/proc/stat") as fh:
+        fields = [int(x) for x in fh.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    snap = {"machine_busy": (sum(fields[:8]) - idle) / _TICK, "postgres": 0.0, "server": 0.0}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        rest = stat[stat.rindex(")") + 2 :].split()
+        used = (int(rest[11]) + int(rest[12])) / _TICK  # utime + stime
+        if comm == "postgres":
+            if _postgres_counts(entry, dbname):
+                snap["postgres"] += used
+        elif server_sid is not None and int(rest[3]) == server_sid:  # session id
+            snap["server"] += used
+    return snap
+
+
+_BACKGROUND = ("checkpointer", "background writer", "walwriter", "autovacuum", "logical rep")
+
+
+def _postgres_counts(pid: str, dbname: str) -> bool:
+    """A backend of ``dbname``, or one of the server's own background processes."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            title = fh.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return False
+    if not title.startswith("postgres: "):
+        return True  # the postmaster
+    # "postgres: [cluster: ]walwriter" or "postgres: [cluster: ]user db host(port) state"
+    return any(f": {name}" in title for name in _BACKGROUND) or (
+        bool(dbname) and f" {dbname} " in title
+    )
+
+
+def cpu_per_order(
+    before: dict[str, float], after: dict[str, float], n: int, **extra: float
+) -> dict:
+    """Milliseconds of CPU per order by part; "other" is the rest of the machine's busy
+    time (the load generator or pgbench when not given, other work on the machine)."""
+    if not n:
+        return {}
+    parts = {k: after[k] - before[k] for k in after}
+    parts.update(extra)
+    known = sum(v for k, v in parts.items() if k != "machine_busy")
+    parts["other"] = max(0.0, parts["machine_busy"] - known)
+    return {f"{k}_ms": round(1000 * v / n, 2) for k, v in parts.items()}
+
+
+def statements_reset(dbname: str) -> bool:
+    """Reset pg_stat_statements when the server has it loaded (shared_preload_libraries);
+    False when it does not."""
+    import psycopg
+
+    from bench.common import pg_url
+
+    with psycopg.connect(pg_url(dbname), autocommit=True) as conn:
+        loaded = conn.execute(
+            "SELECT 'pg_stat_statements' = ANY(string_to_array(current_setting("
+            "'shared_preload_libraries'), ', '))"
+        ).fetchone()
+        if not (loaded and loaded[0]):
+            return False
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        conn.execute("SELECT pg_stat_statements_reset()")
+    return True
+
+
+def statements_top(dbname: str, orders: int, limit: int = 12) -> list[dict[str, Any]]:
+    """The statements that took the most execution time since the reset, per order."""
+    import psycopg
+
+    from bench.common import pg_url
+
+    with psycopg.connect(pg_url(dbname), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 90), calls, total_exec_time,"
+            " shared_blks_hit + shared_blks_read FROM pg_stat_statements"
+            " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " ORDER BY total_exec_time DESC LIMIT %s",
+            [limit],
+        ).fetchall()
+    n = max(orders, 1)
+    return [
+        {
+            "query": q,
+            "calls_per_order": round(calls / n, 2),
+            "ms_per_order": round(total / n, 3),
+            "ms_per_call": round(total / max(calls, 1), 3),
+            "blocks_per_call": round(blocks / max(calls, 1), 1),
+        }
+        for q, calls, total, blocks in rows
+    ]
+
+
 # --- the load generator ---------------------------------------------------------------------
 
 
@@ -322,6 +442,7 @@ def client_proc(
     codes: dict[str, int] = {}
     processed = errors = 0
     barrier.wait()
+    cpu0 = time.process_time()
     start = time.monotonic()
     deadline = start + seconds
     end = start
@@ -352,13 +473,24 @@ def client_proc(
             "errors": errors,
             "processed": processed,
             "end": end,
+            "cpu_s": time.process_time() - cpu0,
         }
     )
 
 
 def load_step(
-    *, port: int, step: int, clients: int, max_orders: int, seconds: float, hot: bool, paid: bool
+    *,
+    port: int,
+    step: int,
+    clients: int,
+    max_orders: int,
+    seconds: float,
+    hot: bool,
+    paid: bool,
+    server_sid: int | None = None,
 ) -> dict[str, Any]:
+    from bench.common import quiesce
+
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(clients + 1)
     out = ctx.Queue()
@@ -382,9 +514,12 @@ def load_step(
     ]
     for p in procs:
         p.start()
+    quiesce(DB_NAME)
     barrier.wait()
+    cpu0 = cpu_snapshot(server_sid, DB_NAME)
     start = time.monotonic()
     results = [out.get(timeout=seconds + 120) for _ in procs]
+    cpu1 = cpu_snapshot(server_sid, DB_NAME)
     for p in procs:
         p.join()
     latencies = sorted(x for r in results for x in r["latencies"])
@@ -408,11 +543,14 @@ def load_step(
         if latencies
         else None,
         "mean_ms": round(1000 * statistics.fmean(latencies), 1) if latencies else None,
+        "cpu_per_order": cpu_per_order(
+            cpu0, cpu1, ok, load_generator=sum(r["cpu_s"] for r in results)
+        ),
     }
 
 
 def pgbench_step(*, dbname: str, clients: int, seconds: int, run: int, hot: bool) -> dict[str, Any]:
-    from bench.common import pg_url
+    from bench.common import pg_url, quiesce
 
     cmd = [
         "pgbench",
@@ -433,11 +571,17 @@ def pgbench_step(*, dbname: str, clients: int, seconds: int, run: int, hot: bool
         f"rg_hot={1 if hot else 0}",
         pg_url(dbname),
     ]
+    quiesce(dbname)
+    children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu0 = cpu_snapshot(dbname=dbname)
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)
+    cpu1 = cpu_snapshot(dbname=dbname)
+    children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     text = proc.stdout + proc.stderr
     tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", text)
     failed = re.search(r"number of failed transactions: (\d+)", text)
     latency = re.search(r"latency average = ([\d.]+) ms", text)
+    processed = re.search(r"number of transactions actually processed: (\d+)", text)
     if proc.returncode != 0 or tps is None:
         print(text, file=sys.stderr)
     return {
@@ -446,6 +590,13 @@ def pgbench_step(*, dbname: str, clients: int, seconds: int, run: int, hot: bool
         "failed": int(failed.group(1)) if failed else None,
         "returncode": proc.returncode,
         "command": " ".join([*cmd[:-1], dbname]),
+        "cpu_per_order": cpu_per_order(
+            cpu0,
+            cpu1,
+            int(processed.group(1)) if processed else 0,
+            pgbench=(children1.ru_utime + children1.ru_stime)
+            - (children0.ru_utime + children0.ru_stime),
+        ),
     }
 
 
@@ -491,6 +642,8 @@ def run(args: argparse.Namespace) -> None:
         )  # fmt: skip
         total_acks += warm["acks_2xx"]
         for i, clients in enumerate(args.steps, start=1):
+            if args.statements:
+                statements_reset(DB_NAME)
             app = load_step(
                 port=port,
                 step=i,
@@ -499,10 +652,19 @@ def run(args: argparse.Namespace) -> None:
                 seconds=args.seconds,
                 hot=args.hot,
                 paid=args.paid,
+                server_sid=server.pid,
             )
             total_acks += app["acks_2xx"]
-            pg = pgbench_step(
-                dbname=DB_NAME, clients=clients, seconds=int(args.seconds), run=i, hot=args.hot
+            if args.statements:
+                app["statements"] = statements_top(DB_NAME, app["acks_2xx"])
+                for row in app["statements"]:
+                    print(f"      {row}", flush=True)
+            pg = (
+                {"tps": None, "failed": None}
+                if args.app_only
+                else pgbench_step(
+                    dbname=DB_NAME, clients=clients, seconds=int(args.seconds), run=i, hot=args.hot
+                )
             )
             ratio = round(app["orders_per_s"] / pg["tps"], 3) if pg["tps"] else None
             # The machine is shared: the 1-minute load average says how busy it was.
@@ -515,6 +677,7 @@ def run(args: argparse.Namespace) -> None:
                 f"load {load}",
                 flush=True,
             )
+            print(f"      cpu ms/order  app {_cpu(app)}  | pgbench {_cpu(pg)}", flush=True)
     finally:
         stop_gunicorn(server)
     checks = verify(total_acks)
@@ -532,6 +695,8 @@ def run(args: argparse.Namespace) -> None:
     name = f"ingest{'-hot' if args.hot else ''}-{started:%Y%m%dT%H%M%S}"
     (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2))
     print(_table(report))
+    print()
+    print(_cpu_table(report))
     print(f"checks: {json.dumps(checks)}")
     print(f"results: bench/results/{name}.json")
     _flush_redis()
@@ -544,6 +709,32 @@ def _script_statements() -> int:
     return sum(
         1 for line in text.splitlines() if line.strip() and not line.startswith(("--", "\\set"))
     )
+
+
+def _cpu(step: dict[str, Any]) -> str:
+    cpu = step.get("cpu_per_order") or {}
+    return " ".join(f"{k[:-3]} {v}" for k, v in cpu.items())
+
+
+def _cpu_table(report: dict[str, Any]) -> str:
+    """CPU milliseconds per order: the app (gunicorn, PostgreSQL, the load generator,
+    anything else) against pgbench (PostgreSQL, pgbench itself, anything else)."""
+    rows = [
+        "| clients | app: gunicorn | app: PostgreSQL | load generator | other | app total "
+        "| pgbench: PostgreSQL | pgbench client | other | pgbench total |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for s in report["steps"]:
+        a = s.get("cpu_per_order") or {}
+        b = s["pgbench"].get("cpu_per_order") or {}
+        if not a or not b:
+            continue
+        rows.append(
+            f"| {s['clients']} | {a['server_ms']} | {a['postgres_ms']} | "
+            f"{a['load_generator_ms']} | {a['other_ms']} | {a['machine_busy_ms']} | "
+            f"{b['postgres_ms']} | {b['pgbench_ms']} | {b['other_ms']} | {b['machine_busy_ms']} |"
+        )
+    return "\n".join(rows)
 
 
 def _table(report: dict[str, Any]) -> str:
@@ -851,6 +1042,46 @@ def profile(args: argparse.Namespace) -> None:
     _flush_redis()
 
 
+def overhead(args: argparse.Namespace) -> None:
+    """The fixed cost of a request, without the order: gunicorn + Django answering a GET
+    with 405 (no database), and a POST for an unknown channel (404 after the channel
+    lookup, one ORM query). CPU milliseconds per request by process group."""
+    import threading
+
+    url = recreate_database(DB_NAME)
+    seed(url)
+    port = free_port()
+    server = start_gunicorn(url, workers=args.workers, port=port, conn_max_age=600)
+
+    def client(n: int, method: str) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        body = b"{}" if method == "POST" else None
+        for _ in range(n):
+            conn.request(method, "/api/webhooks/nope/", body=body)
+            response = conn.getresponse()
+            response.read()
+            if response.will_close:
+                conn.close()
+
+    n, clients = 1500, 2
+    try:
+        for method in ("GET", "POST"):
+            client(200, method)  # warm-up
+            before = cpu_snapshot(server.pid, DB_NAME)
+            t0 = time.perf_counter()
+            threads = [threading.Thread(target=client, args=(n, method)) for _ in range(clients)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            elapsed = time.perf_counter() - t0
+            after = cpu_snapshot(server.pid, DB_NAME)
+            cpu = cpu_per_order(before, after, n * clients)
+            print(f"{method} {n * clients / elapsed:.0f} requests/s, CPU ms per request {cpu}")
+    finally:
+        stop_gunicorn(server)
+
+
 def main() -> None:
     global DB_NAME
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -859,9 +1090,16 @@ def main() -> None:
     parser.add_argument("--max-orders", type=int, default=8000, help="count bound per step")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
     parser.add_argument("--hot", action="store_true", help="10 SKUs take half of the lines")
+    parser.add_argument(
+        "--statements", action="store_true", help="per-step pg_stat_statements top (if loaded)"
+    )
+    parser.add_argument("--app-only", action="store_true", help="skip the pgbench steps")
     parser.add_argument("--paid", action="store_true", help="orders arrive already paid")
     parser.add_argument("--capture", action="store_true", help="rewrite bench/ingest_pgbench.sql")
     parser.add_argument("--profile", type=int, default=0, help="profile N in-process orders")
+    parser.add_argument(
+        "--overhead", action="store_true", help="CPU of a request that stores no order"
+    )
     parser.add_argument("--db", default=DB_NAME, help=f"scratch database (default {DB_NAME})")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
@@ -871,6 +1109,8 @@ def main() -> None:
         capture(args)
     elif args.profile:
         profile(args)
+    elif args.overhead:
+        overhead(args)
     else:
         run(args)
 
