@@ -17,6 +17,11 @@ What it does, per worker setting:
    enqueue -- and waits until the sink holds ``--count`` messages; then checks exactly
    ``--count`` arrived, none twice, and every row is ``sent`` after one attempt.
 
+``--modes sweep`` instead commits the rows first, drops their tasks (a broker restart)
+and times ``notification_sweep``, which enqueues ``crm.notification_send_batch`` tasks of
+``--batch-size`` rows: each chunk is claimed in one UPDATE, sent over the worker's one SMTP
+connection and marked sent in one UPDATE (two COMMITs per chunk instead of one per e-mail).
+
 Baseline: the same rows rendered by the app (``notification_message``, same headers and
 body, so the same size) sent by a plain ``smtplib`` loop over one connection to the same
 sink, timed the same way.

@@ -125,6 +125,10 @@ class Notification(models.Model):
     subject = models.CharField(_("subject"), max_length=255, blank=True)
     send_after = models.DateTimeField(_("send after"), null=True, blank=True)
     enqueued_at = models.DateTimeField(_("last enqueued at"), null=True, blank=True)
+    # Set while a batch send holds the row (claimed in one UPDATE and committed, sent,
+    # then marked): nobody else sends it until then. A worker that died leaves it set;
+    # once it passes, the row is free again and the sweep re-enqueues it.
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

@@ -37,8 +37,9 @@ def notification_send_task(self, notification_id: int) -> str:
 
 @shared_task(name="crm.notification_send_batch", **SEND_TASK_OPTIONS)
 def notification_send_batch_task(self, notification_ids: list[int]) -> dict[str, int]:
-    """Send several outbox rows, each exactly as notification_send_task would; a retry
-    or redelivery skips the rows already sent."""
+    """Send several outbox rows: claimed in one UPDATE, sent over one SMTP connection,
+    marked sent in one UPDATE (notification_send_batch). A redelivery skips the rows
+    already sent or still claimed; a row that fails is retried on its own by the sweep."""
     return notification_send_batch(notification_ids=notification_ids)
 
 

@@ -10,19 +10,28 @@ nothing. The one gap left is a crash after the SMTP server accepted the message 
 our COMMIT: the row rolls back to pending and is sent again. That window is the length of a
 COMMIT; every copy carries the same Message-ID so mail clients can fold it. Closing it
 entirely needs an idempotent provider API, which SMTP is not.
+
+``notification_send_batch`` (the sweep's batch task) trades that one-COMMIT window for
+throughput: it claims a chunk of rows in one committed UPDATE, sends them over one SMTP
+connection and marks them sent in one UPDATE -- two COMMITs per chunk instead of one per
+e-mail. A crash between the SMTP hand-offs and the marking COMMIT resends at most that
+chunk, once its claim runs out.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import random
+import smtplib
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import connections, router, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -74,7 +83,6 @@ def language_normalize(language: str | None) -> str:
     return settings.LANGUAGE_CODE if settings.LANGUAGE_CODE in known else "pt-br"
 
 
-@transaction.atomic
 def notification_queue(
     *,
     kind: str,
@@ -92,43 +100,110 @@ def notification_queue(
     A row with ``send_after`` in the future waits for the sweep. A 'delivered' row also
     schedules the satisfaction survey and the re-purchase reminders of its lines.
     Never raises because the broker is down: the row stays pending for the sweep.
+
+    One statement on the hot path (every new order): ``INSERT ... ON CONFLICT
+    (dedupe_key) DO NOTHING RETURNING id``. A single statement is atomic on its own, so
+    it needs no savepoint, and a concurrent caller with the same key waits for the first
+    one's transaction and then inserts nothing.
     """
     if kind not in Kind.values:
         raise ValueError(f"unknown notification kind: {kind!r}")
-    if Notification.objects.filter(dedupe_key=dedupe_key).exists():
-        return None
+    if kind == Kind.DELIVERED:
+        # The row and the survey/reminders it schedules go in together or not at all, so a
+        # repeated event (which finds the row and returns None) cannot miss them.
+        with transaction.atomic():
+            return _queue_one(
+                kind=kind,
+                to_email=to_email,
+                language=language,
+                dedupe_key=dedupe_key,
+                context=context,
+                customer_id=customer_id,
+                order_id=order_id,
+                send_after=send_after,
+            )
+    return _queue_one(
+        kind=kind,
+        to_email=to_email,
+        language=language,
+        dedupe_key=dedupe_key,
+        context=context,
+        customer_id=customer_id,
+        order_id=order_id,
+        send_after=send_after,
+    )
+
+
+def _queue_one(
+    *,
+    kind: str,
+    to_email: str,
+    language: str,
+    dedupe_key: str,
+    context: dict[str, Any],
+    customer_id: int | None,
+    order_id: int | None,
+    send_after: datetime | None,
+) -> Notification | None:
     now = timezone.now()
     due = send_after is None or send_after <= now
     status = Status.PENDING
     last_error = ""
     if not to_email:
         status, last_error = Status.SKIPPED, "no e-mail address"
-    try:
-        with transaction.atomic():
-            notification = Notification.objects.create(
-                kind=kind,
-                to_email=(to_email or "").strip(),
-                language=language_normalize(language),
-                dedupe_key=dedupe_key,
-                context=context or {},
-                customer_id=customer_id,
-                order_id=order_id,
-                send_after=send_after,
-                enqueued_at=now if due and status == Status.PENDING else None,
-                status=status,
-                last_error=last_error,
-            )
-    except IntegrityError:
-        # A concurrent caller queued the same key first.
-        if Notification.objects.filter(dedupe_key=dedupe_key).exists():
-            return None
-        raise
+    notification = Notification(
+        kind=kind,
+        to_email=(to_email or "").strip(),
+        language=language_normalize(language),
+        dedupe_key=dedupe_key,
+        context=context or {},
+        customer_id=customer_id,
+        order_id=order_id,
+        send_after=send_after,
+        enqueued_at=now if due and status == Status.PENDING else None,
+        status=status,
+        last_error=last_error,
+        created_at=now,
+        updated_at=now,
+    )
+    if not _insert_unless_duplicate(notification):
+        return None
     if due and status == Status.PENDING:
         notification_id = notification.pk
         transaction.on_commit(lambda: notification_enqueue(notification_id=notification_id))
     if kind == Kind.DELIVERED:
         _schedule_after_delivery(notification, now=now)
     return notification
+
+
+def _insert_unless_duplicate(notification: Notification) -> bool:
+    """``INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`` (PostgreSQL, and
+    SQLite >= 3.35); sets the pk and returns True when the row is new. The values go
+    through each field's own preparation, exactly as ``Model.save()`` prepares them."""
+    connection = connections[router.db_for_write(Notification)]
+    meta = Notification._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - names from the model, values are parameters
+        f"({', '.join(quote(field.column) for field in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({quote(meta.get_field('dedupe_key').column)}) DO NOTHING "
+        f"RETURNING {quote(meta.pk.column)}"
+    )
+    params = [
+        field.get_db_prep_save(field.pre_save(notification, add=True), connection)
+        for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    notification.pk = row[0]
+    notification._state.adding = False
+    notification._state.db = connection.alias
+    return True
 
 
 def notification_enqueue(*, notification_id: int) -> bool:
@@ -252,6 +327,8 @@ def notification_send(*, notification_id: int) -> str:
         now = timezone.now()
         if notification.send_after and notification.send_after > now:
             return "not_due"
+        if notification.claimed_until and notification.claimed_until > now:
+            return "locked"  # a batch send holds it (notification_send_batch)
         reason = _skip_reason(notification)
         if reason:
             notification.status = Status.SKIPPED
@@ -292,31 +369,209 @@ def notification_send(*, notification_id: int) -> str:
 
 
 def notification_send_batch(*, notification_ids: list[int]) -> dict[str, int]:
-    """``notification_send`` for each row still pending, each in its own transaction (so
-    each keeps its row lock and its one-COMMIT duplicate window), over this worker's one
-    SMTP connection. Rows that fail are recorded on the row as usual and, after the
-    others went out, reported with one NotificationSendError so the task retries: the
-    retry finds the sent rows 'already' done. Returns a count per outcome."""
+    """Send several outbox rows over this worker's one SMTP connection, with two commits
+    per chunk of NOTIFICATION_SEND_BATCH_SIZE rows instead of one per row. Returns a count
+    per outcome (those of ``notification_send``, plus 'error' and 'released').
+
+    Per chunk: one UPDATE claims the rows that are pending, due and not claimed
+    (``claimed_until`` = now + NOTIFICATION_CLAIM_SECONDS, the candidates taken ``FOR
+    UPDATE SKIP LOCKED``) and commits; one SELECT reads them; each is rendered and handed
+    to SMTP; one UPDATE marks the sent ones sent and commits. The per-row task and other
+    batches skip a claimed row, so a normal run sends each e-mail once.
+
+    A worker that dies after the SMTP server took some messages and before the marking
+    COMMIT leaves them claimed; when the claim runs out the sweep re-enqueues them and
+    they go out again: at most one chunk of duplicates per crash (each copy carries the
+    same Message-ID). A worker that is still alive stops sending from a claim once half
+    of it has passed and releases the rest, so a claim never runs out under a live sender.
+
+    A row that fails (recipient refused, rendering error) is recorded on its own: the
+    attempt is counted, the error kept, and it is retried by the sweep after a back-off
+    (``send_after``), or marked failed after NOTIFICATION_MAX_ATTEMPTS; the other rows are
+    sent. When the connection to the SMTP server is lost, the rest of the chunk is
+    released without counting an attempt and left to the sweep.
+
+    Must run outside a transaction (a Celery worker): each claim and mark commits.
+    """
+    size = max(int(_setting("NOTIFICATION_SEND_BATCH_SIZE", 20)), 1)
     outcomes: dict[str, int] = {}
-    pending = set(
-        Notification.objects.filter(pk__in=notification_ids, status=Status.PENDING).values_list(
-            "pk", flat=True
-        )
-    )
-    failed: list[str] = []
-    for notification_id in notification_ids:
-        if notification_id not in pending:
-            outcome = "already"  # sent, skipped, failed or gone: nothing to lock
-        else:
-            try:
-                outcome = notification_send(notification_id=notification_id)
-            except NotificationSendError as exc:
-                outcome = "error"
-                failed.append(f"{notification_id}: {exc}")
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    if failed:
-        raise NotificationSendError("; ".join(failed)[:2000])
+    ids = list(dict.fromkeys(notification_ids))
+    for start in range(0, len(ids), size):
+        for outcome, n in _send_chunk(ids[start : start + size]).items():
+            outcomes[outcome] = outcomes.get(outcome, 0) + n
     return outcomes
+
+
+def _send_chunk(ids: list[int]) -> dict[str, int]:
+    outcomes: dict[str, int] = {}
+
+    def count(outcome: str, n: int = 1) -> None:
+        if n:
+            outcomes[outcome] = outcomes.get(outcome, 0) + n
+
+    claim_seconds = float(_setting("NOTIFICATION_CLAIM_SECONDS", 300))
+    now = timezone.now()
+    claimed = _claim(ids, now=now, until=now + timedelta(seconds=claim_seconds))
+    if len(claimed) < len(ids):
+        for outcome, n in _unclaimed_outcomes(set(ids) - set(claimed), now=now).items():
+            count(outcome, n)
+    if not claimed:
+        return outcomes
+    rows = Notification.objects.select_related("customer").in_bulk(claimed)
+    stop_at = time.monotonic() + claim_seconds / 2
+    sent: dict[int, str] = {}  # id -> subject
+    skipped: dict[str, list[int]] = {}
+    release: list[int] = []
+    try:
+        for position, notification_id in enumerate(claimed):
+            notification = rows.get(notification_id)
+            if notification is None:
+                count("missing")
+                continue
+            if time.monotonic() > stop_at:
+                release.extend(claimed[position:])
+                break
+            reason = _skip_reason(notification)
+            if reason:
+                skipped.setdefault(reason, []).append(notification_id)
+                continue
+            try:
+                message = notification_message(notification)
+                _deliver(message)
+            except Exception as exc:
+                count(_record_failure(notification, exc))
+                if _connection_lost(exc):
+                    release.extend(claimed[position + 1 :])
+                    break
+                continue
+            sent[notification_id] = message.subject[:255]
+    finally:
+        # Also on the way out of an unexpected error: what went out is marked sent.
+        _mark(sent=sent, skipped=skipped, release=release)
+    count("sent", len(sent))
+    count("skipped", sum(len(v) for v in skipped.values()))
+    count("released", len(release))
+    return outcomes
+
+
+def _claim(ids: list[int], *, now: datetime, until: datetime) -> list[int]:
+    """One UPDATE ... RETURNING: the rows of ``ids`` that are pending, due and not held
+    by another sender, now held until ``until``. In ``ids`` order."""
+    connection = connections[router.db_for_write(Notification)]
+    table = connection.ops.quote_name(Notification._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    lock = (
+        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    )
+    marks = ", ".join(["%s"] * len(ids))
+    sql = (
+        f"UPDATE {table} SET claimed_until = %s WHERE id IN ("  # noqa: S608 - names from the model, values are parameters
+        f"SELECT id FROM {table} WHERE id IN ({marks}) AND status = %s"
+        " AND (send_after IS NULL OR send_after <= %s)"
+        f" AND (claimed_until IS NULL OR claimed_until <= %s){lock}"
+        ") RETURNING id"
+    )
+    params = [adapt(until), *ids, Status.PENDING, adapt(now), adapt(now)]
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        got = {row[0] for row in cursor.fetchall()}
+    return [pk for pk in ids if pk in got]
+
+
+def _unclaimed_outcomes(ids: set[int], *, now: datetime) -> dict[str, int]:
+    """Why the claim did not take these rows (a redelivered or duplicate task)."""
+    outcomes: dict[str, int] = {}
+    found = Notification.objects.filter(pk__in=ids).values_list("status", "send_after")
+    seen = 0
+    for status, send_after in found:
+        seen += 1
+        if status != Status.PENDING:
+            outcome = "already"
+        elif send_after and send_after > now:
+            outcome = "not_due"
+        else:
+            outcome = "locked"  # claimed by another sender, or its row lock held
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    if len(ids) > seen:
+        outcomes["missing"] = len(ids) - seen
+    return outcomes
+
+
+def _mark(*, sent: dict[int, str], skipped: dict[str, list[int]], release: list[int]) -> None:
+    """One UPDATE for the sent rows (plus one per skip reason and one for released rows,
+    both rare), in one transaction: one COMMIT for the chunk."""
+    if not (sent or skipped or release):
+        return
+    now = timezone.now()
+    held = Notification.objects.filter(status=Status.PENDING)
+    with transaction.atomic():
+        if sent:
+            _mark_sent(sent, now=now)
+        for reason, skipped_ids in skipped.items():
+            held.filter(pk__in=skipped_ids).update(
+                status=Status.SKIPPED, last_error=reason, claimed_until=None, updated_at=now
+            )
+        if release:
+            held.filter(pk__in=release).update(claimed_until=None, enqueued_at=None)
+
+
+def _mark_sent(sent: dict[int, str], *, now: datetime) -> None:
+    """One UPDATE, each row with its own subject. Written out because the ORM's
+    ``Case(When(pk=...), ...)`` for twenty rows costs more to compile than the statement
+    costs to run."""
+    connection = connections[router.db_for_write(Notification)]
+    table = connection.ops.quote_name(Notification._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    values = ", ".join(["(CAST(%s AS bigint), %s)"] * len(sent))
+    sql = (
+        f"WITH sent (id, subject) AS (VALUES {values}) "  # noqa: S608 - names from the model, values are parameters
+        f"UPDATE {table} SET status = %s, sent_at = %s, updated_at = %s, "
+        "attempts = attempts + 1, last_error = '', claimed_until = NULL, "
+        f"subject = (SELECT sent.subject FROM sent WHERE sent.id = {table}.id) "
+        "WHERE id IN (SELECT id FROM sent) AND status = %s"
+    )
+    params: list[Any] = [value for pk, subject in sent.items() for value in (pk, subject)]
+    params += [Status.SENT, adapt(now), adapt(now), Status.PENDING]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _record_failure(notification: Notification, exc: Exception) -> str:
+    """Count the attempt and keep the error on the row (its own UPDATE and COMMIT); the
+    sweep retries it after a back-off, or it fails for good after the last attempt.
+    Returns the outcome: 'error' or 'failed'."""
+    attempts = notification.attempts + 1
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    now = timezone.now()
+    changes: dict[str, Any] = {
+        "attempts": attempts,
+        "last_error": error,
+        "claimed_until": None,
+        "updated_at": now,
+    }
+    if attempts >= _setting("NOTIFICATION_MAX_ATTEMPTS", 8):
+        changes["status"] = Status.FAILED
+        logger.error("notification %s failed for good: %s", notification.pk, error)
+    else:
+        # Celery's retry_backoff for the per-row task: 30 s doubling, capped, jittered.
+        backoff = min(30 * 2 ** (attempts - 1), 1800)
+        jitter = random.uniform(backoff / 2, backoff)
+        changes["send_after"] = now + timedelta(seconds=jitter)
+        changes["enqueued_at"] = None
+        logger.warning(
+            "notification %s not sent (attempt %s): %s", notification.pk, attempts, error
+        )
+    Notification.objects.filter(pk=notification.pk, status=Status.PENDING).update(**changes)
+    return "failed" if changes.get("status") == Status.FAILED else "error"
+
+
+def _connection_lost(exc: Exception) -> bool:
+    """True when the SMTP session itself broke (server gone, network, timeout), as
+    opposed to the server refusing this one message; the session is dropped either way
+    (crm.services.mailer), but only a lost connection stops the chunk."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPResponseException):
+        return False
+    return isinstance(exc, OSError)  # smtplib.SMTPException is an OSError too
 
 
 def _deliver(message: EmailMultiAlternatives) -> None:
@@ -471,13 +726,17 @@ def marketing_opt_out(*, email: str, source: str = "unsubscribe_link") -> int:
 def notification_sweep(*, now: datetime | None = None, limit: int = 1000) -> int:
     """Re-enqueue pending rows that are due and were not enqueued in the last
     NOTIFICATION_SWEEP_AFTER_MINUTES (broker down at commit, worker lost, scheduled rows
-    that just came due). Returns how many were enqueued."""
+    that just came due, rows a batch send failed or released) and are not held by a live
+    batch claim (a dead sender's claim runs out after NOTIFICATION_CLAIM_SECONDS).
+    Returns how many were enqueued."""
     now = now or timezone.now()
     stale = now - timedelta(minutes=_setting("NOTIFICATION_SWEEP_AFTER_MINUTES", 5))
     ids = list(
         Notification.objects.filter(status=Status.PENDING)
         .filter(Q(send_after__isnull=True) | Q(send_after__lte=now))
         .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=stale))
+        # a live batch claim: its sender is still at it (a dead one's claim runs out)
+        .exclude(claimed_until__gt=now)
         .order_by("id")
         .values_list("id", flat=True)[:limit]
     )

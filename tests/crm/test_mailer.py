@@ -13,7 +13,12 @@ import pytest
 from django.utils import timezone
 
 from crm.models import Notification
-from crm.services import notification_queue, notification_send, notification_sweep
+from crm.services import (
+    notification_queue,
+    notification_retry,
+    notification_send,
+    notification_sweep,
+)
 from crm.services.mailer import mail_connection_close
 from crm.services.notifications import NotificationSendError, notification_send_batch
 from crm.tasks import notification_send_batch_task, notification_send_task
@@ -136,7 +141,7 @@ def test_a_connection_is_renewed_after_max_messages(customer, sink, settings):
     assert len(set(sink.peers)) == 3  # 2 + 2 + 1
 
 
-def test_a_batch_sends_the_others_and_retries_only_the_failed_row(customer, sink):
+def test_a_batch_sends_the_others_and_retries_only_the_failed_row(customer, sink, monkeypatch):
     good = [_queue(customer, n) for n in (1, 2)]
     refused = _queue(customer, 3, to_email="refuse@example.com")
     already = _queue(customer, 4)
@@ -144,21 +149,81 @@ def test_a_batch_sends_the_others_and_retries_only_the_failed_row(customer, sink
     ids = [good[0].pk, refused.pk, good[1].pk, already.pk]
 
     # when
-    with pytest.raises(NotificationSendError, match=r"refuse@example\.com"):
-        notification_send_batch(notification_ids=ids)
+    outcomes = notification_send_batch(notification_ids=ids)
 
     # then: the good rows went out once each; the refused one is pending with its error
+    # and a back-off of its own, and the batch as a whole did not fail
+    assert outcomes == {"sent": 2, "error": 1, "already": 1}
     sent = sink.header_values("X-Retaguarda-Notification")
     assert sorted(sent) == sorted(str(pk) for pk in (already.pk, good[0].pk, good[1].pk))
     row = _row(refused.pk)
-    assert (row.status, row.attempts) == ("pending", 1)
+    assert (row.status, row.attempts, row.claimed_until) == ("pending", 1, None)
     assert "refuse@example.com" in row.last_error
-    # a redelivery (or the retry) of the whole batch sends nothing twice
-    with pytest.raises(NotificationSendError):
-        notification_send_batch(notification_ids=ids)
-    assert sink.count() == 3
-    assert _row(refused.pk).attempts == 2
+    assert row.send_after is not None and row.send_after > timezone.now()
     assert all(_row(r.pk).attempts == 1 for r in good)
+    # a redelivery of the whole batch sends nothing: the failed row waits for its back-off
+    assert notification_send_batch(notification_ids=ids) == {"already": 3, "not_due": 1}
+    assert sink.count() == 3
+    # once the back-off has passed, the sweep retries that row alone
+    Notification.objects.filter(pk=refused.pk).update(
+        send_after=timezone.now() - timedelta(seconds=1)
+    )
+    enqueued: list[int] = []
+    monkeypatch.setattr(notification_send_task, "delay", enqueued.append)
+    assert notification_sweep() == 1
+    assert enqueued == [refused.pk]
+    with pytest.raises(NotificationSendError, match=r"refuse@example\.com"):
+        notification_send(notification_id=refused.pk)
+    assert sink.count() == 3
+    row = _row(refused.pk)
+    assert (row.status, row.attempts) == ("pending", 2)
+    assert all(_row(r.pk).attempts == 1 for r in good)
+
+
+def test_a_row_failing_its_last_attempt_in_a_batch_fails_for_good_and_staff_can_replay_it(
+    customer, sink, settings
+):
+    settings.NOTIFICATION_MAX_ATTEMPTS = 1
+    good = _queue(customer, 1)
+    refused = _queue(customer, 2, to_email="refuse@example.com")
+
+    outcomes = notification_send_batch(notification_ids=[good.pk, refused.pk])
+
+    assert outcomes == {"sent": 1, "failed": 1}
+    row = _row(refused.pk)
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert "550" in row.last_error
+    # the staff action puts it back in the queue (and it is refused again here)
+    settings.NOTIFICATION_MAX_ATTEMPTS = 8
+    notification_retry(notification_id=refused.pk)
+    row = _row(refused.pk)
+    assert (row.status, row.attempts, row.send_after) == ("pending", 0, None)
+    assert notification_send_batch(notification_ids=[refused.pk]) == {"error": 1}
+    assert sink.count() == 1
+
+
+def test_a_lost_smtp_connection_stops_the_batch_and_releases_the_rest(customer, sink):
+    rows = [_queue(customer, n) for n in range(3)]
+    ids = [row.pk for row in rows]
+    sink.stop()  # nobody listens: connecting fails
+
+    outcomes = notification_send_batch(notification_ids=ids)
+
+    # then: one attempt is counted, on the first row only; the others are free again for
+    # the sweep, without an attempt
+    assert outcomes == {"error": 1, "released": 2}
+    first = _row(ids[0])
+    assert (first.status, first.attempts) == ("pending", 1)
+    assert first.last_error
+    for pk in ids[1:]:
+        row = _row(pk)
+        assert (row.status, row.attempts, row.claimed_until, row.enqueued_at) == (
+            "pending",
+            0,
+            None,
+            None,
+        )
+    assert notification_sweep() == 2  # the released rows, at once; the failed one backs off
 
 
 def test_a_batch_delivered_twice_sends_each_row_once(customer, mailoutbox):
