@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from validate_docbr import CNPJ, CPF
 
 from crm.models import Customer
@@ -45,8 +45,10 @@ def customer_upsert(
     address: dict[str, str] | None = None,
 ) -> Customer:
     """Find the customer by valid document, else by e-mail, and bring it up to date;
-    create it when neither matches. Safe under concurrent calls for the same person
-    (the unique document constraint decides, the loser re-reads)."""
+    create it when neither matches. Safe under concurrent calls for the same person: on
+    PostgreSQL an advisory lock per person serialises them (``_find_locked``, no
+    savepoint on the order's hot path); elsewhere the unique document constraint decides
+    and the loser re-reads."""
     doc = document_clean(document, country=country)
     email = (email or "").strip().lower()
     fields: dict[str, object] = {"name": name.strip()[:200] or email or doc.digits}
@@ -64,24 +66,44 @@ def customer_upsert(
     if doc.digits and doc.valid:
         fields.update(document=doc.digits, document_kind=doc.kind, document_valid=True)
 
+    if connection.vendor == "postgresql":
+        if connection.in_atomic_block:
+            return _upsert_locked(doc, email, fields)
+        with transaction.atomic():
+            return _upsert_locked(doc, email, fields)
     customer = _find(doc, email)
     if customer is None:
-        if not (doc.digits and doc.valid):
-            # Keep what was sent so staff can see and fix it, but never as a unique key.
-            fields.setdefault("document_kind", doc.kind)
         try:
             with transaction.atomic():
-                return Customer.objects.create(**fields)
+                return _create(doc, fields)
         except IntegrityError:
             customer = _find(doc, email)
             if customer is None:
                 raise
+    return _update(customer, fields)
+
+
+def _upsert_locked(doc: CleanDocument, email: str, fields: dict[str, object]) -> Customer:
+    customer = _find_locked(doc, email)
+    if customer is None:
+        return _create(doc, fields)
+    return _update(customer, fields)
+
+
+def _update(customer: Customer, fields: dict[str, object]) -> Customer:
     changed = [k for k, v in fields.items() if getattr(customer, k) != v]
     if changed and customer.erased_at is None:
         for key in changed:
             setattr(customer, key, fields[key])
         customer.save(update_fields=[*changed, "updated_at"])
     return customer
+
+
+def _create(doc: CleanDocument, fields: dict[str, object]) -> Customer:
+    if not (doc.digits and doc.valid):
+        # Keep what was sent so staff can see and fix it, but never as a unique key.
+        fields.setdefault("document_kind", doc.kind)
+    return Customer.objects.create(**fields)
 
 
 def _find(doc: CleanDocument, email: str) -> Customer | None:
@@ -92,6 +114,42 @@ def _find(doc: CleanDocument, email: str) -> Customer | None:
     if email:
         return Customer.objects.filter(email=email).order_by("id").first()
     return None
+
+
+# First key of the transaction-level advisory locks taken per person (the second is a hash
+# of the document or e-mail); other apps use other first keys.
+_LOCK_CLASS = 0x43524D01  # "CRM" 1
+
+_FIND_SQL = (
+    "SELECT * FROM crm_customer "
+    "WHERE (%(doc)s <> '' AND document = %(doc)s) OR (%(email)s <> '' AND email = %(email)s) "
+    "ORDER BY (%(doc)s <> '' AND document = %(doc)s) DESC, id LIMIT 1"
+)
+
+
+def _find_locked(doc: CleanDocument, email: str) -> Customer | None:
+    """PostgreSQL: serialise upserts of the same person with an advisory lock held to the
+    end of the caller's transaction, then look the person up (by document first, then by
+    e-mail, oldest first) in one statement. Under the lock a concurrent upsert of the same
+    person has either committed (and is found) or waits: the INSERT that follows needs no
+    savepoint to survive a duplicate. The lock is on the document when it is valid, else
+    on the e-mail: a valid document arriving with and without its e-mail at the same
+    moment may still give two customers, as it did before the lock. A writer that takes
+    no lock (an import) inserting the same document at the same moment makes the INSERT
+    fail and the caller's transaction roll back: the webhook delivery is kept as failed
+    and processed again on the platform's retry, which then finds the customer.
+
+    Runs inside a transaction (the lock would end with the statement otherwise)."""
+    key = doc.digits if doc.digits and doc.valid else ""
+    if not (key or email):
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [_LOCK_CLASS, key or email]
+        )
+    # A new statement, so a new snapshot: it sees what the lock holder committed.
+    found = list(Customer.objects.raw(_FIND_SQL, {"doc": key, "email": email}))
+    return found[0] if found else None
 
 
 EDITABLE_FIELDS = frozenset(

@@ -1,0 +1,138 @@
+"""customer_upsert: who a store's customer is, on every database and under concurrency."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from crm.models import Customer
+from crm.services import customer_upsert
+
+CPF_A = "529.982.247-25"
+CPF_B = "111.444.777-35"
+
+
+@pytest.mark.django_db
+def test_a_new_person_is_created_with_the_cleaned_document_and_a_history_row():
+    customer = customer_upsert(name=" Ana Lima ", email="ANA@Example.com ", document=CPF_A)
+
+    customer.refresh_from_db()
+    assert (customer.name, customer.email, customer.document) == (
+        "Ana Lima",
+        "ana@example.com",
+        "52998224725",
+    )
+    assert customer.document_kind == Customer.DocumentKind.CPF and customer.document_valid
+    assert customer.history.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_document_finds_the_person_before_the_email():
+    by_email = customer_upsert(name="Old", email="shared@example.com")
+    by_document = customer_upsert(name="Bia", email="bia@example.com", document=CPF_A)
+
+    found = customer_upsert(name="Bia Souza", email="shared@example.com", document=CPF_A)
+
+    assert found.pk == by_document.pk != by_email.pk
+    found.refresh_from_db()
+    assert (found.name, found.email) == ("Bia Souza", "shared@example.com")
+    assert Customer.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_without_a_valid_document_the_oldest_customer_with_that_email_is_used():
+    first = customer_upsert(name="First", email="same@example.com", document=CPF_A)
+    Customer.objects.create(name="Second", email="same@example.com")
+
+    found = customer_upsert(name="Again", email="same@example.com", document="123")
+
+    assert found.pk == first.pk
+    # An invalid document is never a key and never overwrites the valid one.
+    found.refresh_from_db()
+    assert found.document == "52998224725"
+
+
+@pytest.mark.django_db
+def test_an_invalid_document_is_kept_for_staff_but_not_as_a_key():
+    one = customer_upsert(name="One", email="one@example.com", document="123.456")
+    two = customer_upsert(name="Two", email="two@example.com", document="123.456")
+
+    assert one.pk != two.pk
+    one.refresh_from_db()
+    assert (one.document, one.document_valid) == ("", False)
+    assert one.document_kind == Customer.DocumentKind.OTHER
+
+
+@pytest.mark.django_db
+def test_nothing_to_match_on_creates_a_new_customer_each_time():
+    one = customer_upsert(name="Walk-in")
+    two = customer_upsert(name="Walk-in")
+
+    assert one.pk != two.pk
+
+
+@pytest.mark.django_db
+def test_an_unchanged_customer_is_not_written_and_an_erased_one_is_not_refilled():
+    customer = customer_upsert(name="Caio", email="caio@example.com", document=CPF_B)
+    with CaptureQueriesContext(connection) as queries:
+        customer_upsert(name="Caio", email="caio@example.com", document=CPF_B)
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+
+    Customer.objects.filter(pk=customer.pk).update(
+        name="(erased)", email="", document="", erased_at="2026-01-01T00:00:00Z"
+    )
+    again = customer_upsert(name="Caio", email="caio@example.com", document=CPF_B)
+    # The erased row no longer matches; a new order makes a new customer.
+    assert again.pk != customer.pk
+    assert Customer.objects.get(pk=customer.pk).name == "(erased)"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_on_postgresql_a_new_customer_costs_no_savepoint():
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        customer_upsert(name="Duda", email="duda@example.com", document=CPF_A)
+
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert not [s for s in sql if "SAVEPOINT" in s]
+    assert sql[0].startswith("SELECT pg_advisory_xact_lock(")
+    assert sql[1].startswith("SELECT * FROM crm_customer")
+    assert sql[2].startswith('INSERT INTO "crm_customer"')
+    assert sql[3].startswith('INSERT INTO "crm_historicalcustomer"')
+    assert len(sql) == 4
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("same", ["document", "email"])
+def test_concurrent_upserts_of_one_person_make_one_customer(same):
+    n = 8
+    barrier = threading.Barrier(n)
+    ids, errors = [], []
+
+    def run(i):
+        try:
+            barrier.wait(timeout=10)
+            with transaction.atomic():
+                if same == "document":
+                    c = customer_upsert(name=f"P{i}", email=f"p{i}@example.com", document=CPF_A)
+                else:
+                    c = customer_upsert(name=f"P{i}", email="race@example.com")
+                ids.append(c.pk)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+
+    assert errors == []
+    assert len(ids) == n and len(set(ids)) == 1
+    assert Customer.objects.count() == 1
