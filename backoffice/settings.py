@@ -186,6 +186,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(day_of_month="1", hour="6", minute="0"),
         "kwargs": {"email": True},
     },
+    # The daily sales rollup the management report reads (finance.services.daily_rollup):
+    # yesterday and any day a late change made stale, before the report's 06:00 run.
+    "finance-daily-rollup": {
+        "task": "finance.daily_rollup_nightly",
+        "schedule": crontab(hour="2", minute="30"),
+    },
 }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -5,9 +5,20 @@ Build a data set (no lock needed; minutes, all in SQL with ``generate_series``):
     .venv/bin/python bench/report.py build --orders 150000 --db rg_bench_report_150k
     .venv/bin/python bench/report.py build --orders 1500000 --db rg_bench_report_1500k
 
+The build ends by filling the daily rollup (``fill``: the nightly job's work,
+``finance.services.daily_rollup_fill`` day by day from August to the last instalment's
+due date, timed per day and per month). On a database built before the rollup existed::
+
+    .venv/bin/python manage.py migrate   # with DATABASE_URL on that database
+    .venv/bin/python bench/report.py fill --db rg_bench_report_150k
+
 Measure (hold the machine-wide bench lock only for this part)::
 
     flock "$BENCH_LOCK" .venv/bin/python bench/report.py run --db rg_bench_report_150k --runs 5
+
+``--no-rollup`` measures the report summed live from the source tables (the code before
+the rollup, with the same indexes); ``--stale N`` marks the month's last N days stale
+first (as late changes would), so they are summed live.
 
 Every run is a fresh subprocess (``measure``) that imports Django and WeasyPrint, then
 times ``report_data`` (gather: all SQL) and ``report_html`` + ``render_pdf`` (render)
@@ -45,7 +56,7 @@ import resource  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
-from datetime import date  # noqa: E402
+from datetime import date, timedelta  # noqa: E402
 
 sys.path.insert(0, str(_HERE.parent))
 
@@ -521,6 +532,87 @@ def build(args: argparse.Namespace) -> None:
     (RESULTS / f"report-build-{args.db}.json").write_text(
         json.dumps({"orders": args.orders, "seconds": time.perf_counter() - t0, **counts})
     )
+    # The bulk load bypassed the rollup's triggers (session_replication_role = replica):
+    # fill it the way an existing install does, in a process of its own.
+    subprocess.run([sys.executable, __file__, "fill", "--db", args.db], check=True, cwd=ROOT)
+
+
+# --- fill the daily sales rollup (the nightly job's work) -----------------------------------
+
+
+FILL_FROM = date(2026, 8, 1)
+
+
+def fill(args: argparse.Namespace) -> None:
+    """``daily_rollup_fill`` for every day from August to the last due date of an
+    instalment, today excepted (what a new install backfills; the nightly task then
+    fills a day or two a night), timed per day."""
+    django_setup(pg_url(args.db))
+    from django.db import connection
+    from django.db.models import Max
+    from django.utils import timezone
+
+    from finance.models import (
+        CashRollup,
+        DeliveryRollup,
+        Instalment,
+        InstalmentRollup,
+        SalesRollup,
+        SkuSalesRollup,
+    )
+    from finance.selectors import days_between
+    from finance.services import daily_rollup_fill
+
+    statements = [0]
+
+    def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        statements[0] += 1
+        return execute(sql, params, many, context)
+
+    last_due = Instalment.objects.aggregate(d=Max("due_date"))["d"]
+    days = [d for d in days_between(FILL_FROM, last_due) if d != timezone.localdate()]
+    per_day: dict[str, float] = {}
+    t0 = time.perf_counter()
+    with connection.execute_wrapper(count):
+        for day in days:
+            t = time.perf_counter()
+            daily_rollup_fill(day=day)
+            per_day[f"{day}"] = time.perf_counter() - t
+    total = time.perf_counter() - t0
+    months: dict[str, list[float]] = {}
+    for label, seconds in per_day.items():
+        months.setdefault(label[:7], []).append(seconds)
+    rows = {
+        "sales_rollup": SalesRollup.objects.count(),
+        "sku_sales_rollup": SkuSalesRollup.objects.count(),
+        "october_sales_rollup": SalesRollup.objects.filter(day__gte=MONTH).count(),
+        "october_sku_sales_rollup": SkuSalesRollup.objects.filter(day__gte=MONTH).count(),
+        "cash_rollup": CashRollup.objects.count(),
+        "instalment_rollup": InstalmentRollup.objects.count(),
+        "delivery_rollup": DeliveryRollup.objects.count(),
+    }
+    summary = {
+        "db": args.db,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "days": len(days),
+        "seconds": total,
+        "statements": statements[0],
+        "rss_peak_mb": _maxrss_mb(),
+        "per_month": {
+            m: {
+                "days": len(v),
+                "seconds": sum(v),
+                "median_day_s": statistics.median(v),
+                "max_day_s": max(v),
+            }
+            for m, v in months.items()
+        },
+        "rows": rows,
+        "per_day": per_day,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"report-fill-{args.db}.json").write_text(json.dumps(summary, indent=2))
+    print(json.dumps({k: v for k, v in summary.items() if k != "per_day"}, indent=2))
 
 
 # --- measure (one fresh process per run) ----------------------------------------------------
@@ -550,15 +642,18 @@ def measure(args: argparse.Namespace) -> None:
     django_setup(pg_url(args.db))
     import tracemalloc
 
-    if args.pg_settings:
-        from django.conf import settings
+    from django.conf import settings
 
+    if args.pg_settings:
         settings.FINANCE_REPORT_PG_SETTINGS = json.loads(args.pg_settings)
+    if args.no_rollup:
+        settings.FINANCE_DAILY_ROLLUP = False
 
     import weasyprint  # noqa: F401 - imported before timing: a worker imports it once
     from django.db import connection
 
     from finance.reports import render_pdf, report_data, report_html
+    from finance.selectors import month_end
 
     queries: list[tuple[float, str]] = []
 
@@ -570,6 +665,14 @@ def measure(args: argparse.Namespace) -> None:
             queries.append((time.perf_counter() - t, sql))
 
     connection.ensure_connection()
+    if args.stale:
+        # The last N days of the month made stale (as a late change would) for this run
+        # only: they are summed live. Committed here and filled again after the run.
+        from finance.models import RollupDay
+
+        RollupDay.objects.filter(
+            day__gt=month_end(MONTH) - timedelta(days=args.stale), day__lte=month_end(MONTH)
+        ).update(stale=True)
     rss_base = _maxrss_mb()
     trace = args.tracemalloc
     if trace:
@@ -588,7 +691,7 @@ def measure(args: argparse.Namespace) -> None:
     pdf = render_pdf(html)
     t4 = time.perf_counter()
     heap_render = tracemalloc.get_traced_memory()[1] if trace else None
-    slowest = sorted(queries, key=lambda q: -q[0])[:6]
+    slowest = sorted(queries, key=lambda q: -q[0])[:10]
     print(
         json.dumps(
             {
@@ -609,12 +712,16 @@ def measure(args: argparse.Namespace) -> None:
                 "html_kb": len(html) / 1024,
                 "pdf_kb": len(pdf) / 1024,
                 "pdf_pages": _pages(pdf),
-                "slowest_queries": [[round(s, 3), q[:160]] for s, q in slowest],
+                "slowest_queries": [[round(s, 3), q[:200]] for s, q in slowest],
             }
         )
     )
     if args.out:
         Path(args.out).write_bytes(pdf)
+    if args.stale:
+        from finance.services import daily_rollup_refresh
+
+        daily_rollup_refresh(start=MONTH, end=month_end(MONTH))
 
 
 def run(args: argparse.Namespace) -> None:
@@ -622,6 +729,10 @@ def run(args: argparse.Namespace) -> None:
         cmd = [sys.executable, __file__, "measure", "--db", args.db, *extra]
         if args.pg_settings:
             cmd += ["--pg-settings", args.pg_settings]
+        if args.no_rollup:
+            cmd += ["--no-rollup"]
+        if args.stale:
+            cmd += ["--stale", str(args.stale)]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
         line = [x for x in out.stdout.splitlines() if x.startswith("{")][-1]
         return json.loads(line)
@@ -656,6 +767,9 @@ def run(args: argparse.Namespace) -> None:
         "db": args.db,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "runs": args.runs,
+        "rollup": not args.no_rollup,
+        "stale_days": args.stale,
+        "load_avg_1m": os.getloadavg()[0],
         "orders": runs[0]["orders"],
         "queries": runs[0]["queries"],
         "median": med,
@@ -687,7 +801,20 @@ def main() -> None:
     m.add_argument("--db", required=True)
     m.add_argument("--tracemalloc", action="store_true")
     m.add_argument("--out", default="")
+    f = sub.add_parser("fill")
+    f.add_argument("--db", required=True)
     for p in (r, m):
+        p.add_argument(
+            "--stale",
+            type=int,
+            default=0,
+            help="mark the month's last N days stale first (summed live), fill them after",
+        )
+        p.add_argument(
+            "--no-rollup",
+            action="store_true",
+            help="sum every day live from the orders (FINANCE_DAILY_ROLLUP = False)",
+        )
         p.add_argument(
             "--pg-settings",
             default="",
@@ -700,6 +827,8 @@ def main() -> None:
         build(args)
     elif args.cmd == "run":
         run(args)
+    elif args.cmd == "fill":
+        fill(args)
     else:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
         measure(args)

@@ -356,6 +356,147 @@ class CampaignCost(models.Model):
         return f"{self.campaign} {self.date}: {self.amount}"
 
 
+class RollupDay(models.Model):
+    """One day (in ``TIME_ZONE``) whose figures are rolled up (:class:`SalesRollup`,
+    :class:`SkuSalesRollup`, :class:`CashRollup`, :class:`InstalmentRollup`,
+    :class:`DeliveryRollup`), and whether those rows still hold.
+
+    ``starts_at``/``ends_at`` are the day's bounds in UTC: the PostgreSQL triggers of
+    migration 0002 find the day of a changed order by its ``paid_at`` (of a cash entry by
+    its ``created_at``, of a shipment by its ``delivered_at``) between them, of an
+    instalment by its due date, and set ``stale``. A stale, missing or other-time-zone day is never read from the rollup
+    (see ``finance.selectors.rollup_days``)."""
+
+    day = models.DateField(_("day"), primary_key=True)
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    stale = models.BooleanField(_("stale"), default=True)
+    filled_at = models.DateTimeField(_("filled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("rollup day")
+        verbose_name_plural = _("rollup days")
+        ordering = ["-day"]
+        indexes = [models.Index(fields=["starts_at"], name="rollup_day_starts_at")]
+
+    def __str__(self) -> str:
+        return f"{self.day}"
+
+
+class SalesRollup(models.Model):
+    """Sales and margin parts of one day (by ``Order.paid_at``) per channel and
+    utm_campaign: what ``finance.selectors.margin_groups`` sums, day by day."""
+
+    day = models.DateField(_("day"))
+    channel_id = models.BigIntegerField(_("channel"))
+    utm_campaign = models.CharField(_("UTM campaign"), max_length=100, blank=True)
+    orders = models.PositiveIntegerField(_("orders"), default=0)
+    revenue = MoneyField(_("revenue"))
+    subtotal = MoneyField(_("subtotal"))
+    shipping = MoneyField(_("shipping"))
+    discounts = MoneyField(_("discounts"))
+    fees = MoneyField(_("gateway fees"))
+    cogs = MoneyField(_("cost of goods"))
+    freight = MoneyField(_("freight"))
+    refunds = MoneyField(_("refunds"))
+
+    class Meta:
+        verbose_name = _("daily sales rollup")
+        verbose_name_plural = _("daily sales rollups")
+        ordering = ["day", "channel_id", "utm_campaign"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "channel_id", "utm_campaign"], name="sales_rollup_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.channel_id} {self.utm_campaign}"
+
+
+class SkuSalesRollup(models.Model):
+    """Units, line totals and cost of goods of one day's sales per SKU (and product)."""
+
+    day = models.DateField(_("day"))
+    sku = models.CharField(_("SKU"), max_length=64)
+    product_id = models.BigIntegerField(_("product"), null=True, blank=True)
+    name = models.CharField(_("name"), max_length=255)
+    units = models.PositiveIntegerField(_("units"), default=0)
+    revenue = MoneyField(_("revenue"))
+    cogs = MoneyField(_("cost of goods"))
+
+    class Meta:
+        verbose_name = _("daily SKU sales rollup")
+        verbose_name_plural = _("daily SKU sales rollups")
+        ordering = ["day", "sku"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "sku", "product_id"], name="sku_rollup_unique")
+        ]
+        indexes = [models.Index(fields=["product_id", "day"], name="sku_rollup_product_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.sku}"
+
+
+class CashRollup(models.Model):
+    """Money in and out of one account on one day (by ``CashEntry.created_at``), per
+    kind of entry: what the cash balances and the actual cash flow sum, day by day."""
+
+    day = models.DateField(_("day"))
+    account_id = models.BigIntegerField(_("account"))
+    kind = models.CharField(_("kind"), max_length=20)
+    inflow = MoneyField(_("in"))
+    outflow = MoneyField(_("out"))
+
+    class Meta:
+        verbose_name = _("daily cash rollup")
+        verbose_name_plural = _("daily cash rollups")
+        ordering = ["day", "account_id", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "account_id", "kind"], name="cash_rollup_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.account_id} {self.kind}"
+
+
+class InstalmentRollup(models.Model):
+    """The net amount of the instalments due on one day, per status: what the
+    receivables summary and the projected cash flow sum, day by day."""
+
+    day = models.DateField(_("due date"))
+    status = models.CharField(_("status"), max_length=10)
+    net = MoneyField(_("net amount"))
+
+    class Meta:
+        verbose_name = _("daily instalment rollup")
+        verbose_name_plural = _("daily instalment rollups")
+        ordering = ["day", "status"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "status"], name="instalment_rollup_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.status}"
+
+
+class DeliveryRollup(models.Model):
+    """Shipments delivered on one day (by ``Shipment.delivered_at``) that had a promised
+    date, and how many of them arrived by it: the report's on-time rate, day by day."""
+
+    day = models.DateField(_("day"), unique=True)
+    delivered = models.PositiveIntegerField(_("delivered"), default=0)
+    on_time = models.PositiveIntegerField(_("on time"), default=0)
+
+    class Meta:
+        verbose_name = _("daily delivery rollup")
+        verbose_name_plural = _("daily delivery rollups")
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.day}"
+
+
 class StoreMetrics(models.Model):
     """Traffic the store platform reports for a month (entered by hand or imported)."""
 

@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,10 +28,11 @@ from finance.selectors import (
     MONEY,
     ZERO,
     _money,
-    cash_balances,
+    account_balances,
     cashflow_actual,
     cashflow_projected,
     day_bounds,
+    delivery_on_time,
     first_field,
     margin_by_campaign,
     margin_by_channel,
@@ -43,11 +44,12 @@ from finance.selectors import (
     next_month,
     optional_model,
     payables_summary,
+    products_sold,
     receivables_summary,
-    sales_orders,
+    rollup_snapshot,
+    sales_daily,
 )
 from inventory.models import Product, StockLevel, StockMovement
-from orders.models import OrderLine
 
 AGED_STOCK_DAYS = 90
 TOP_N = 10
@@ -97,10 +99,7 @@ def _stock(as_of: date) -> dict[str, Any]:
 
 def _dead_products(start: date, end: date) -> list[dict[str, Any]]:
     """Active products holding stock that sold nothing in the period, by stock value.
-    One query."""
-    sold = OrderLine.objects.filter(
-        product_id=OuterRef("pk"), order__in=sales_orders(start=start, end=end)
-    )
+    One query (sold: from the daily rollup where it holds, live otherwise)."""
     rows = (
         Product.objects.filter(is_active=True)
         .annotate(
@@ -112,11 +111,11 @@ def _dead_products(start: date, end: date) -> list[dict[str, Any]]:
             ),
         )
         .filter(on_hand__gt=0)
-        .filter(~Exists(sold))
-        .order_by("-stock_value", "sku")
-        .values("sku", "name", "on_hand", "stock_value")[:TOP_N]
     )
-    return [{**r, "stock_value": _money(r["stock_value"])} for r in rows]
+    for sold in products_sold(start=start, end=end):
+        rows = rows.filter(~sold)
+    found = rows.order_by("-stock_value", "sku").values("sku", "name", "on_hand", "stock_value")
+    return [{**r, "stock_value": _money(r["stock_value"])} for r in found[:TOP_N]]
 
 
 def _returns(start: date, end: date, orders: int, tables: set[str]) -> dict[str, Any]:
@@ -144,6 +143,14 @@ def _on_time(start: date, end: date, tables: set[str]) -> dict[str, Any]:
     )
     if model is None or not delivered or not promised or model._meta.db_table not in tables:
         return {"available": False}
+    if (delivered, promised) == ("delivered_at", "promised_date"):
+        row = delivery_on_time(start=start, end=end)
+        return {
+            "available": True,
+            "delivered": row["delivered"],
+            "on_time": row["on_time"],
+            "rate": _ratio(row["on_time"], row["delivered"]),
+        }
     lo, hi = day_bounds(start, end)
     promised_field = model._meta.get_field(promised)
     if isinstance(promised_field, models.DateTimeField):
@@ -181,21 +188,34 @@ def _nps(start: date, end: date, tables: set[str]) -> dict[str, Any]:
 def report_session() -> Iterator[None]:
     """A read transaction for the report's queries with the PostgreSQL settings of
     ``FINANCE_REPORT_PG_SETTINGS`` (``SET LOCAL``: they end with the transaction, the
-    connection goes back to the pool as it was). Other databases: just the transaction."""
+    connection goes back to the pool as it was). Other databases: just the transaction.
+
+    On PostgreSQL, when it starts the transaction, it is REPEATABLE READ: every query of
+    the report sees one snapshot, so the days read from the daily rollup and the days
+    summed live (finance.selectors.rollup_days) are split on the same state of the
+    data, and the figures of different sections agree with each other."""
+    fresh = not connection.in_atomic_block
     with transaction.atomic():
-        pg_settings = report_pg_settings()
-        if connection.vendor == "postgresql" and pg_settings:
-            calls = ", ".join(["set_config(%s, %s, true)"] * len(pg_settings))
-            params = [str(part) for item in pg_settings.items() for part in item]
+        statements: list[tuple[str, list[str]]] = []
+        if connection.vendor == "postgresql":
+            if fresh:
+                statements.append(("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", []))
+            pg_settings = report_pg_settings()
+            if pg_settings:
+                calls = ", ".join(["set_config(%s, %s, true)"] * len(pg_settings))
+                params = [str(part) for item in pg_settings.items() for part in item]
+                statements.append((f"SELECT {calls}", params))  # only %s placeholders
+        if statements:
             with connection.cursor() as cursor:
-                cursor.execute(f"SELECT {calls}", params)  # only %s placeholders in the SQL
+                for sql, params in statements:
+                    cursor.execute(sql, params)
         yield
 
 
 def report_data(month: date, *, today: date | None = None) -> dict[str, Any]:
     """Every figure of the monthly management report for ``month``, computed with a
     fixed number of queries (aggregations in SQL), however many orders there are."""
-    with report_session():
+    with report_session(), rollup_snapshot():
         return _report_data(month, today=today)
 
 
@@ -211,13 +231,7 @@ def _report_data(month: date, *, today: date | None = None) -> dict[str, Any]:
     groups = margin_groups(start=start, end=end)
     totals = margin_totals(start=start, end=end, groups=groups)
     orders = totals["orders"]
-    daily = dict(
-        sales_orders(start=start, end=end)
-        .annotate(day=TruncDate("paid_at"))
-        .values("day")
-        .annotate(s=Sum("total"))
-        .values_list("day", "s")
-    )
+    daily = sales_daily(start=start, end=end)
     goal_value = (
         MonthlyGoal.objects.filter(month=start).values_list("revenue_goal", flat=True).first()
     )
@@ -255,14 +269,7 @@ def _report_data(month: date, *, today: date | None = None) -> dict[str, Any]:
         "top_products": margin_by_sku(start=start, end=end, limit=TOP_N),
         "dead_products": _dead_products(start, end),
         "cash": {
-            "balances": [
-                {
-                    "name": a.name,
-                    "currency": a.currency,
-                    "balance": _money(getattr(a, "balance", 0)),
-                }
-                for a in cash_balances()
-            ],
+            "balances": account_balances(),
             "actual": cashflow_actual(start=start, end=end, period="week"),
             "projected": cashflow_projected(
                 start=as_of,

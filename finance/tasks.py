@@ -76,3 +76,19 @@ def management_report_generate_task(self, month: str | None = None, email: bool 
     if email:
         management_report_email(report_id=report.pk)
     return report.pk
+
+
+@shared_task(
+    name="finance.daily_rollup_nightly",
+    bind=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=300,
+    max_retries=3,
+)
+def daily_rollup_nightly_task(self, days: int = 40) -> list[str]:
+    """Fill the daily sales rollup: the last ``days`` days missing or stale, and every
+    older stale day. Run by beat every night; safe to run twice (a filled day that
+    nothing changed since is skipped)."""
+    from finance.services import daily_rollup_nightly
+
+    return [f"{day}" for day in daily_rollup_nightly(days=days)]

@@ -259,6 +259,9 @@ class Order(models.Model):
             models.Index(fields=["-placed_at", "-id"], name="order_placed_id"),
             models.Index(fields=["status", "-placed_at", "-id"], name="order_status_placed_id"),
             models.Index(fields=["channel", "-placed_at", "-id"], name="order_channel_placed_id"),
+            # Sales of a period are orders paid in it (finance.selectors.sales_filter): the
+            # management report and the daily sales rollup read a day or a month by it.
+            models.Index(fields=["paid_at"], name="order_paid_at"),
             # Search (orders.selectors.order_search_filter) compares upper() = upper(term).
             models.Index(Upper("number"), name="order_number_upper"),
             models.Index(Upper("external_id"), name="order_external_id_upper"),

@@ -1,5 +1,11 @@
 """Write API of finance. Import from here: ``from finance.services import payable_pay``."""
 
+from finance.services.daily_rollup import (
+    DailyRollupBusy,
+    daily_rollup_fill,
+    daily_rollup_nightly,
+    daily_rollup_refresh,
+)
 from finance.services.fiscal_documents import fiscal_document_issue
 from finance.services.ledger import cash_entry_record, cash_transfer
 from finance.services.management_report import (
@@ -21,9 +27,13 @@ from finance.services.receivables import (
 from finance.services.reconciliation import PayoutFileError, payout_file_parse, payout_import
 
 __all__ = [
+    "DailyRollupBusy",
     "PayoutFileError",
     "cash_entry_record",
     "cash_transfer",
+    "daily_rollup_fill",
+    "daily_rollup_nightly",
+    "daily_rollup_refresh",
     "fiscal_document_issue",
     "instalment_settle",
     "management_report_email",
