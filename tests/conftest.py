@@ -51,3 +51,34 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 @pytest.fixture
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+# --- a real worker's surroundings (tests/integration/worker.py) ---------------------------
+
+
+@pytest.fixture
+def smtp_sink():
+    """An SMTP server in this process that records what it receives."""
+    from tests.integration.worker import SmtpSink
+
+    server = SmtpSink().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def worker_queue():
+    """A Celery queue name of its own per test (tasks go to Redis, not run eagerly), so
+    stale messages in Redis never interfere; purged afterwards."""
+    import uuid
+
+    from tests.integration.worker import eager_off, purge_queue
+
+    name = f"test-worker-{uuid.uuid4().hex[:10]}"
+    try:
+        with eager_off(name):
+            yield name
+    finally:
+        purge_queue(name)

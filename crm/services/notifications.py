@@ -20,6 +20,7 @@ chunk, once its claim runs out.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import random
@@ -108,30 +109,20 @@ def notification_queue(
     """
     if kind not in Kind.values:
         raise ValueError(f"unknown notification kind: {kind!r}")
-    if kind == Kind.DELIVERED:
-        # The row and the survey/reminders it schedules go in together or not at all, so a
-        # repeated event (which finds the row and returns None) cannot miss them.
-        with transaction.atomic():
-            return _queue_one(
-                kind=kind,
-                to_email=to_email,
-                language=language,
-                dedupe_key=dedupe_key,
-                context=context,
-                customer_id=customer_id,
-                order_id=order_id,
-                send_after=send_after,
-            )
-    return _queue_one(
-        kind=kind,
-        to_email=to_email,
-        language=language,
-        dedupe_key=dedupe_key,
-        context=context,
-        customer_id=customer_id,
-        order_id=order_id,
-        send_after=send_after,
-    )
+    # A 'delivered' row and the survey/reminders it schedules go in together or not at
+    # all, so a repeated event (which finds the row and returns None) cannot miss them.
+    together = transaction.atomic() if kind == Kind.DELIVERED else contextlib.nullcontext()
+    with together:
+        return _queue_one(
+            kind=kind,
+            to_email=to_email,
+            language=language,
+            dedupe_key=dedupe_key,
+            context=context,
+            customer_id=customer_id,
+            order_id=order_id,
+            send_after=send_after,
+        )
 
 
 def _queue_one(

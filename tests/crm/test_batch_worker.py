@@ -6,7 +6,6 @@ only copies are the messages that went out before the crash (at most one chunk).
 from __future__ import annotations
 
 import time
-import uuid
 from collections import Counter
 from datetime import timedelta
 
@@ -21,8 +20,6 @@ from tests.factories.core import CustomerFactory
 from tests.factories.crm import order_context
 from tests.integration.worker import (
     CeleryWorker,
-    SmtpSink,
-    eager_off,
     purge_queue,
     wait_until,
 )
@@ -34,26 +31,9 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def sink():
-    server = SmtpSink().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def queue():
-    name = f"test-batch-{uuid.uuid4().hex[:10]}"
-    try:
-        with eager_off(name):
-            yield name
-    finally:
-        purge_queue(name)
-
-
-def test_worker_killed_mid_chunk_resends_at_most_that_chunk_after_the_claim_runs_out(queue, sink):
+def test_worker_killed_mid_chunk_resends_at_most_that_chunk_after_the_claim_runs_out(
+    worker_queue, smtp_sink
+):
     customer = CustomerFactory.create(email="lote@example.com")
     ids = []
     with transaction.atomic():
@@ -69,15 +49,17 @@ def test_worker_killed_mid_chunk_resends_at_most_that_chunk_after_the_claim_runs
             )
             assert notification is not None
             ids.append(notification.pk)
-    purge_queue(queue)  # their per-row tasks were lost: only the batch task below runs
+    purge_queue(worker_queue)  # their per-row tasks were lost: only the batch task below runs
     env = {"CELERY_VISIBILITY_TIMEOUT": "5", "RG_TEST_RESTORE_INTERVAL": "2"}
-    first = CeleryWorker(queue=queue, smtp_url=sink.url, extra_env=env, slow_send_seconds=2)
-    second = CeleryWorker(queue=queue, smtp_url=sink.url, extra_env=env)
+    first = CeleryWorker(
+        queue=worker_queue, smtp_url=smtp_sink.url, extra_env=env, slow_send_seconds=2
+    )
+    second = CeleryWorker(queue=worker_queue, smtp_url=smtp_sink.url, extra_env=env)
     try:
         first.start().wait_ready()
         notification_send_batch_task.delay(ids)
         # when: the worker dies after the first message went out, before the chunk's mark
-        sink.wait_for(1, timeout=60)
+        smtp_sink.wait_for(1, timeout=60)
         first.kill()
         rows = Notification.objects.filter(pk__in=ids)
         assert {r.status for r in rows} == {"pending"}
@@ -86,7 +68,7 @@ def test_worker_killed_mid_chunk_resends_at_most_that_chunk_after_the_claim_runs
         # then: the redelivered task (acks_late) finds the rows claimed and sends nothing
         second.start().wait_ready()
         time.sleep(8)  # past the 5 s visibility timeout: the task came back and ran
-        assert sink.count() == 1
+        assert smtp_sink.count() == 1
         # nor does the sweep hand them out while the claim holds, however stale they are
         Notification.objects.filter(pk__in=ids).update(
             enqueued_at=timezone.now() - timedelta(minutes=10)
@@ -98,14 +80,14 @@ def test_worker_killed_mid_chunk_resends_at_most_that_chunk_after_the_claim_runs
             claimed_until=timezone.now() - timedelta(seconds=1)
         )
         assert notification_sweep() == 3
-        sink.wait_for(4, timeout=60)
+        smtp_sink.wait_for(4, timeout=60)
         wait_until(lambda: Notification.objects.filter(status="sent").count() == 3, timeout=30)
         time.sleep(3)
 
         # every row went out; the one copy is the message sent before the crash
-        copies = Counter(int(v) for v in sink.header_values("X-Retaguarda-Notification"))
+        copies = Counter(int(v) for v in smtp_sink.header_values("X-Retaguarda-Notification"))
         assert sorted(copies) == sorted(ids)
-        assert sink.count() == 4
+        assert smtp_sink.count() == 4
         assert sum(n - 1 for n in copies.values()) == 1
         assert set(Notification.objects.filter(pk__in=ids).values_list("attempts", flat=True)) == {
             1

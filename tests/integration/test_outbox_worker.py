@@ -10,7 +10,6 @@ e-mails with every task delivered twice to two workers arrive 200 times, never t
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -24,9 +23,7 @@ from tests.factories.core import CustomerFactory
 from tests.factories.crm import order_context
 from tests.integration.worker import (
     CeleryWorker,
-    SmtpSink,
     broker_at,
-    eager_off,
     free_port,
     purge_queue,
     wait_until,
@@ -39,26 +36,6 @@ pytestmark = [
 ]
 
 KINDS = ["order_received", "payment_confirmed", "shipped", "delivery_delayed", "cancelled"]
-
-
-@pytest.fixture
-def sink():
-    server = SmtpSink().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def queue():
-    """A queue name of its own per test, so stale messages in Redis never interfere."""
-    name = f"test-outbox-{uuid.uuid4().hex[:10]}"
-    try:
-        with eager_off(name):
-            yield name
-    finally:
-        purge_queue(name)
 
 
 @pytest.fixture
@@ -92,8 +69,8 @@ def _locked(pk) -> bool:
     return False
 
 
-def test_a_rolled_back_change_sends_nothing(queue, sink, customer):
-    worker = CeleryWorker(queue=queue, smtp_url=sink.url)
+def test_a_rolled_back_change_sends_nothing(worker_queue, smtp_sink, customer):
+    worker = CeleryWorker(queue=worker_queue, smtp_url=smtp_sink.url)
     try:
         worker.start().wait_ready()
         # when
@@ -107,18 +84,20 @@ def test_a_rolled_back_change_sends_nothing(queue, sink, customer):
                 customer_id=customer.pk,
             )
             raise RuntimeError("the order failed after queueing its e-mail")
-        marker = _queue(customer, "marker")  # committed after it, same queue (FIFO)
+        marker = _queue(customer, "marker")  # committed after it, same worker_queue (FIFO)
         # then
-        sink.wait_for(1, timeout=60)
+        smtp_sink.wait_for(1, timeout=60)
         wait_until(lambda: _status(marker.pk) == "sent", timeout=30)
         time.sleep(1)
-        assert sink.header_values("X-Retaguarda-Notification") == [str(marker.pk)]
+        assert smtp_sink.header_values("X-Retaguarda-Notification") == [str(marker.pk)]
         assert not Notification.objects.filter(dedupe_key="rolled-back").exists()
     finally:
         worker.stop()
 
 
-def test_broker_down_at_commit_then_back_the_sweep_sends_exactly_once(queue, sink, customer):
+def test_broker_down_at_commit_then_back_the_sweep_sends_exactly_once(
+    worker_queue, smtp_sink, customer
+):
     # given: the broker is unreachable when the change commits
     closed = f"redis://127.0.0.1:{free_port()}/0"
     with broker_at(closed):
@@ -126,31 +105,37 @@ def test_broker_down_at_commit_then_back_the_sweep_sends_exactly_once(queue, sin
     assert _status(notification.pk) == "pending"
 
     worker = CeleryWorker(
-        queue=queue, smtp_url=sink.url, extra_env={"NOTIFICATION_SWEEP_AFTER_MINUTES": "0"}
+        queue=worker_queue,
+        smtp_url=smtp_sink.url,
+        extra_env={"NOTIFICATION_SWEEP_AFTER_MINUTES": "0"},
     )
     try:
         worker.start().wait_ready()
         time.sleep(2)
-        assert sink.count() == 0  # nothing was enqueued while the broker was down
+        assert smtp_sink.count() == 0  # nothing was enqueued while the broker was down
         # when: the beat's sweep runs (twice, as beats do)
         notification_sweep_task.delay()
         notification_sweep_task.delay()
         # then
-        sink.wait_for(1, timeout=60)
+        smtp_sink.wait_for(1, timeout=60)
         wait_until(lambda: _status(notification.pk) == "sent", timeout=30)
         notification_sweep_task.delay()
         time.sleep(3)
-        assert sink.count() == 1
-        assert sink.messages[0]["To"] == "cliente@example.com"
+        assert smtp_sink.count() == 1
+        assert smtp_sink.messages[0]["To"] == "cliente@example.com"
     finally:
         worker.stop()
 
 
-def test_worker_killed_mid_send_then_restarted_sends_exactly_once(queue, sink, customer):
+def test_worker_killed_mid_send_then_restarted_sends_exactly_once(
+    worker_queue, smtp_sink, customer
+):
     # Short visibility timeout: Redis hands unacknowledged tasks out again after 5 s.
     env = {"CELERY_VISIBILITY_TIMEOUT": "5", "RG_TEST_RESTORE_INTERVAL": "2"}
-    first = CeleryWorker(queue=queue, smtp_url=sink.url, extra_env=env, slow_send_seconds=120)
-    second = CeleryWorker(queue=queue, smtp_url=sink.url, extra_env=env)
+    first = CeleryWorker(
+        queue=worker_queue, smtp_url=smtp_sink.url, extra_env=env, slow_send_seconds=120
+    )
+    second = CeleryWorker(queue=worker_queue, smtp_url=smtp_sink.url, extra_env=env)
     try:
         first.start().wait_ready()
         notification = _queue(customer, "order:1:shipped", kind="shipped")
@@ -159,14 +144,14 @@ def test_worker_killed_mid_send_then_restarted_sends_exactly_once(queue, sink, c
         # when: the worker dies (no ack, no clean-up)
         first.kill()
         wait_until(lambda: not _locked(notification.pk), timeout=30)
-        assert sink.count() == 0
+        assert smtp_sink.count() == 0
         assert _status(notification.pk) == "pending"
         second.start().wait_ready()
         # then: the unacknowledged task is redelivered and sent once
-        sink.wait_for(1, timeout=120)
+        smtp_sink.wait_for(1, timeout=120)
         wait_until(lambda: _status(notification.pk) == "sent", timeout=30)
         time.sleep(6)  # past another visibility timeout: nothing else arrives
-        assert sink.count() == 1
+        assert smtp_sink.count() == 1
         notification.refresh_from_db()
         assert notification.attempts == 1  # the killed attempt rolled back
     finally:
@@ -175,9 +160,9 @@ def test_worker_killed_mid_send_then_restarted_sends_exactly_once(queue, sink, c
         second.stop()
 
 
-def test_200_status_changes_give_200_emails_none_twice(queue, sink):
+def test_200_status_changes_give_200_emails_none_twice(worker_queue, smtp_sink):
     customers = [CustomerFactory.create(email=f"c{i}@example.com") for i in range(40)]
-    workers = [CeleryWorker(queue=queue, smtp_url=sink.url) for _ in range(2)]
+    workers = [CeleryWorker(queue=worker_queue, smtp_url=smtp_sink.url) for _ in range(2)]
     try:
         for worker in workers:
             worker.start()
@@ -195,20 +180,20 @@ def test_200_status_changes_give_200_emails_none_twice(queue, sink):
         for pk in ids:
             notification_send_task.delay(pk)
 
-        sink.wait_for(200, timeout=240)
+        smtp_sink.wait_for(200, timeout=240)
         wait_until(lambda: Notification.objects.filter(status="sent").count() == 200, timeout=60)
         time.sleep(3)
-        sent = sink.header_values("X-Retaguarda-Notification")
+        sent = smtp_sink.header_values("X-Retaguarda-Notification")
         assert len(sent) == 200
         assert sorted(int(v) for v in sent) == sorted(ids)
-        assert len(set(sink.header_values("Message-ID"))) == 200
+        assert len(set(smtp_sink.header_values("Message-ID"))) == 200
     finally:
         for worker in workers:
             worker.stop()
 
 
 def test_lost_tasks_swept_in_batches_twice_to_two_workers_give_each_email_once(
-    queue, sink, settings
+    worker_queue, smtp_sink, settings
 ):
     # given: 60 committed rows whose tasks were lost (the broker restarted empty)
     settings.NOTIFICATION_SEND_BATCH_SIZE = 7
@@ -217,8 +202,8 @@ def test_lost_tasks_swept_in_batches_twice_to_two_workers_give_each_email_once(
         _queue(customers[i // 5], f"order:{2000 + i // 5}:{KINDS[i % 5]}", kind=KINDS[i % 5]).pk
         for i in range(60)
     ]
-    purge_queue(queue)
-    workers = [CeleryWorker(queue=queue, smtp_url=sink.url) for _ in range(2)]
+    purge_queue(worker_queue)
+    workers = [CeleryWorker(queue=worker_queue, smtp_url=smtp_sink.url) for _ in range(2)]
     try:
         for worker in workers:
             worker.start()
@@ -229,12 +214,12 @@ def test_lost_tasks_swept_in_batches_twice_to_two_workers_give_each_email_once(
         for start in range(0, 60, 7):
             notification_send_batch_task.delay(ids[start : start + 7])
         # then
-        sink.wait_for(60, timeout=240)
+        smtp_sink.wait_for(60, timeout=240)
         wait_until(lambda: Notification.objects.filter(status="sent").count() == 60, timeout=60)
         time.sleep(3)
-        sent = sink.header_values("X-Retaguarda-Notification")
+        sent = smtp_sink.header_values("X-Retaguarda-Notification")
         assert sorted(int(v) for v in sent) == sorted(ids)
-        assert len(set(sink.header_values("Message-ID"))) == 60
+        assert len(set(smtp_sink.header_values("Message-ID"))) == 60
         assert set(Notification.objects.values_list("attempts", flat=True)) == {1}
     finally:
         for worker in workers:
