@@ -28,6 +28,7 @@ from unfold.decorators import display
 from backoffice.errors import ApplicationError
 from crm.selectors import communications_for_order
 from inventory.models import Reservation
+from orders.admin.changelist import SortableOnlyChangeList
 from orders.admin.pagination import CappedCountPaginator
 from orders.models import (
     Channel,
@@ -250,6 +251,10 @@ class OrderAdmin(ExportMixin, ModelAdmin):
     paginator = CappedCountPaginator
     show_full_result_count = False
     sortable_by = ["number_display", "placed_at", "status_display"]
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[SortableOnlyChangeList]:
+        return SortableOnlyChangeList  # a hand-typed ?o= cannot sort by another column
+
     actions = ["confirm_selected", "cancel_selected", "clear_holds_selected"]
     inlines = [OrderLineInline, OrderHoldInline, OrderEventInline]
     readonly_fields = ["reservations_display", "communications_display"]

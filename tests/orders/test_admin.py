@@ -300,6 +300,36 @@ def test_changelist_sorts_by_date_and_only_offers_indexed_columns(admin_client, 
     assert not sortable["customer"] and not sortable["channel"] and not sortable["total"]
 
 
+def test_a_hand_typed_sort_by_an_unoffered_column_is_ignored(admin_client, channel, stock):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    stock("CAFE-1", 10)
+    now = timezone.now()
+    for i, (days, quantity) in enumerate([(3, 1), (1, 3), (2, 2)]):
+        order_ingest(
+            channel=channel,
+            order_in=order_in(
+                f"T{i}",
+                lines=[line_in("CAFE-1", quantity)],
+                placed_at=now - timedelta(days=days),
+            ),
+        )
+    cl = admin_client.get(CHANGELIST).context["cl"]
+    total = cl.list_display.index("total")
+    offered = cl.list_display.index("placed_at")
+
+    by_total = admin_client.get(CHANGELIST + f"?o={total}").context["cl"]
+    by_date = admin_client.get(CHANGELIST + f"?o={offered}").context["cl"]
+
+    # ignored like a column without an ordering field: Django's fallback, newest id
+    # first (index-served), not the totals' order T0 < T2 < T1
+    assert "total" not in str(by_total.queryset.query.order_by)
+    assert [o.number for o in by_total.result_list] == ["T2", "T1", "T0"]
+    assert [o.number for o in by_date.result_list] == ["T0", "T2", "T1"]
+
+
 def _result_headers(cl) -> list[dict]:
     from django.contrib.admin.templatetags.admin_list import result_headers
 
