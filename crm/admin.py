@@ -259,6 +259,7 @@ class NotificationAdmin(ModelAdmin):
         "last_error",
         "send_after",
         "enqueued_at",
+        "claimed_until",
         "sent_at",
         "created_at",
         "context_display",

@@ -139,6 +139,17 @@ def test_notification_log_and_retry(client, staff, customer, django_capture_on_c
     assert client.get(f"/admin/crm/notification/{failed.pk}/change/").status_code == 200
 
 
+def test_notification_page_is_read_only_including_the_batch_claim(client, staff, customer):
+    notification = NotificationFactory.create(customer=customer)
+
+    response = client.get(f"/admin/crm/notification/{notification.pk}/change/")
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert "claimed_until" not in form.fields and "status" not in form.fields
+    assert "claimed_until" in response.context["adminform"].readonly_fields
+
+
 def test_ticket_changelist_filters_overdue_with_constant_queries(
     client, staff, django_assert_max_num_queries
 ):
