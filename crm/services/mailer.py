@@ -112,8 +112,14 @@ def _usable_backend() -> SmtpBackend:
 
 @functools.lru_cache(maxsize=8)
 def _is_smtp(backend_path: str) -> bool:
+    """Django's SMTP backend, or a subclass that sends the way it does: a subclass with its
+    own ``_send`` (signing, archiving) goes through ``message.send()`` so it runs."""
     backend_class = import_string(backend_path)
-    return isinstance(backend_class, type) and issubclass(backend_class, SmtpBackend)
+    return (
+        isinstance(backend_class, type)
+        and issubclass(backend_class, SmtpBackend)
+        and backend_class._send is SmtpBackend._send
+    )
 
 
 def mail_send(message: EmailMessage) -> None:

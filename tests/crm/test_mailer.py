@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.mail.backends.smtp import EmailBackend
 from django.utils import timezone
 
 from crm.models import Notification
@@ -95,6 +96,23 @@ def test_one_connection_carries_many_emails(customer, sink):
     assert results == ["sent"] * 3
     assert sink.count() == 3
     assert len(set(sink.peers)) == 1  # one SMTP session for all three
+
+
+class StampingBackend(EmailBackend):
+    """An SMTP backend subclass with a ``_send`` of its own (as one that signs would)."""
+
+    def _send(self, email_message):
+        email_message.extra_headers["X-Stamped"] = "yes"
+        return super()._send(email_message)
+
+
+def test_an_smtp_backend_with_its_own_send_is_not_bypassed(customer, sink, settings):
+    settings.EMAIL_BACKEND = f"{__name__}.StampingBackend"
+    row = _queue(customer, 1)
+
+    assert notification_send(notification_id=row.pk) == "sent"
+
+    assert sink.header_values("X-Stamped") == ["yes"]
 
 
 def test_a_dropped_connection_is_probed_and_replaced_sending_once(customer, sink, settings):
