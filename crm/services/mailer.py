@@ -118,7 +118,8 @@ def _is_smtp(backend_path: str) -> bool:
     return (
         isinstance(backend_class, type)
         and issubclass(backend_class, SmtpBackend)
-        and backend_class._send is SmtpBackend._send
+        # _send is private (absent from the type stubs), hence getattr
+        and getattr(backend_class, "_send", None) is getattr(SmtpBackend, "_send", None)
     )
 
 
