@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from crm.models import Customer
 from crm.services import customer_upsert
+from tests.concurrency import run_threads
 
 CPF_A = "529.982.247-25"
 CPF_B = "111.444.777-35"
@@ -109,30 +108,14 @@ def test_on_postgresql_a_new_customer_costs_no_savepoint():
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("same", ["document", "email"])
 def test_concurrent_upserts_of_one_person_make_one_customer(same):
-    n = 8
-    barrier = threading.Barrier(n)
-    ids, errors = [], []
+    def upsert(i):
+        with transaction.atomic():
+            if same == "document":
+                return customer_upsert(name=f"P{i}", email=f"p{i}@example.com", document=CPF_A)
+            return customer_upsert(name=f"P{i}", email="race@example.com")
 
-    def run(i):
-        try:
-            barrier.wait(timeout=10)
-            with transaction.atomic():
-                if same == "document":
-                    c = customer_upsert(name=f"P{i}", email=f"p{i}@example.com", document=CPF_A)
-                else:
-                    c = customer_upsert(name=f"P{i}", email="race@example.com")
-                ids.append(c.pk)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    customers, errors = run_threads(8, upsert)
 
     assert errors == []
-    assert len(ids) == n and len(set(ids)) == 1
+    assert len({c.pk for c in customers}) == 1
     assert Customer.objects.count() == 1

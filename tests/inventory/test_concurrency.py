@@ -2,42 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any
-
 import pytest
-from django.db import connection
 
 from inventory.models import Reservation, StockLevel
 from inventory.selectors import stock_ledger_check
 from inventory.services import LineRequest, stock_reserve_lines
+from tests.concurrency import run_threads
 from tests.factories.inventory import product_make, stock_put, warehouse_make
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_threads(n: int, target: Callable[[int], Any]) -> tuple[list[Any], list[BaseException]]:
-    results: list[Any] = [None] * n
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(n)
-
-    def work(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = target(i)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return results, errors
 
 
 @pytest.mark.parametrize("split", [(10,), (6, 4)], ids=["one-warehouse", "two-warehouses"])
