@@ -17,25 +17,9 @@ from django.utils import timezone
 from crm.models import Notification
 from crm.services import notification_queue, notification_send, notification_sweep
 from crm.services.notifications import _claim, notification_send_batch
-from tests.factories.crm import order_context
+from tests.factories.crm import order_context, order_notification
 
 pytestmark = pytest.mark.django_db
-
-
-def _queue(customer, n, **kw):
-    defaults = dict(
-        kind="order_received",
-        to_email=customer.email,
-        language="pt-br",
-        dedupe_key=f"order:{n}:order_received",
-        context=order_context(order_number=str(1000 + n)),
-        customer_id=customer.pk,
-        order_id=n,
-    )
-    defaults.update(kw)
-    notification = notification_queue(**defaults)
-    assert notification is not None
-    return notification
 
 
 def _statements(ctx: CaptureQueriesContext) -> list[str]:
@@ -53,7 +37,7 @@ def _crashed_sender_claims(ids: list[int]) -> list[int]:
 
 
 def test_a_chunk_costs_a_claim_a_read_and_one_mark_sent(customer, mailoutbox):
-    ids = [_queue(customer, n).pk for n in range(5)]
+    ids = [order_notification(customer, n).pk for n in range(5)]
 
     with CaptureQueriesContext(connection) as ctx:
         outcomes = notification_send_batch(notification_ids=ids)
@@ -68,7 +52,7 @@ def test_a_chunk_costs_a_claim_a_read_and_one_mark_sent(customer, mailoutbox):
 
 def test_the_batch_goes_by_chunks_of_the_batch_size(customer, mailoutbox, settings):
     settings.NOTIFICATION_SEND_BATCH_SIZE = 2
-    ids = [_queue(customer, n).pk for n in range(5)]
+    ids = [order_notification(customer, n).pk for n in range(5)]
 
     with CaptureQueriesContext(connection) as ctx:
         assert notification_send_batch(notification_ids=ids) == {"sent": 5}
@@ -79,7 +63,7 @@ def test_the_batch_goes_by_chunks_of_the_batch_size(customer, mailoutbox, settin
 
 
 def test_nobody_sends_a_row_another_sender_holds(customer, mailoutbox):
-    rows = [_queue(customer, n) for n in range(3)]
+    rows = [order_notification(customer, n) for n in range(3)]
     ids = [row.pk for row in rows]
     assert _crashed_sender_claims(ids[:2]) == ids[:2]
 
@@ -97,7 +81,7 @@ def test_nobody_sends_a_row_another_sender_holds(customer, mailoutbox):
 
 
 def test_a_dead_senders_claim_runs_out_and_the_sweep_sends_the_rows_once(customer, mailoutbox):
-    ids = [_queue(customer, n).pk for n in range(3)]
+    ids = [order_notification(customer, n).pk for n in range(3)]
     _crashed_sender_claims(ids)
     # the redelivered batch task (acks_late, reject_on_worker_lost) finds them held
     assert notification_send_batch(notification_ids=ids) == {"locked": 3}
@@ -121,7 +105,7 @@ def test_a_dead_senders_claim_runs_out_and_the_sweep_sends_the_rows_once(custome
 
 def test_a_sender_past_half_its_claim_releases_the_rest_unsent(customer, mailoutbox, settings):
     settings.NOTIFICATION_CLAIM_SECONDS = 0  # half the claim is gone before the first row
-    ids = [_queue(customer, n).pk for n in range(3)]
+    ids = [order_notification(customer, n).pk for n in range(3)]
 
     assert notification_send_batch(notification_ids=ids) == {"released": 3}
 
@@ -133,8 +117,10 @@ def test_a_sender_past_half_its_claim_releases_the_rest_unsent(customer, mailout
 
 
 def test_a_row_to_skip_is_skipped_without_an_attempt(customer, mailoutbox):
-    keep = _queue(customer, 1)
-    skip = _queue(customer, 2, kind="review_request", dedupe_key="order:2:review_request")
+    keep = order_notification(customer, 1)
+    skip = order_notification(
+        customer, 2, kind="review_request", dedupe_key="order:2:review_request"
+    )
     customer.marketing_opted_out_at = timezone.now()
     customer.save(update_fields=["marketing_opted_out_at"])
 
@@ -148,7 +134,7 @@ def test_a_row_to_skip_is_skipped_without_an_attempt(customer, mailoutbox):
 
 
 def test_a_missing_row_is_reported_and_the_others_sent(customer, mailoutbox):
-    row = _queue(customer, 1)
+    row = order_notification(customer, 1)
     assert notification_send_batch(notification_ids=[row.pk, 999_999]) == {
         "missing": 1,
         "sent": 1,
@@ -163,7 +149,7 @@ def test_queueing_is_one_insert_and_a_duplicate_one_more(
 ):
     with transaction.atomic():
         with CaptureQueriesContext(connection) as ctx:
-            first = _queue(customer, 1)
+            first = order_notification(customer, 1)
         with CaptureQueriesContext(connection) as dup:
             second = notification_queue(
                 kind="order_received",
@@ -190,8 +176,8 @@ def test_queueing_is_one_insert_and_a_duplicate_one_more(
 
 def test_the_insert_keeps_skipped_and_scheduled_rows_as_before(customer, mailoutbox):
     later = timezone.now() + timedelta(days=2)
-    scheduled = _queue(customer, 1, send_after=later)
-    skipped = _queue(customer, 2, to_email="")
+    scheduled = order_notification(customer, 1, send_after=later)
+    skipped = order_notification(customer, 2, to_email="")
 
     scheduled.refresh_from_db()
     skipped.refresh_from_db()
@@ -210,7 +196,7 @@ def test_the_insert_keeps_skipped_and_scheduled_rows_as_before(customer, mailout
 def test_a_delivered_row_and_its_follow_ups_go_in_together(customer):
     context = order_context()
     context["lines"] = [{"sku": "CAFE", "name": "Café", "quantity": 1, "consumption_days": 30}]
-    delivered = _queue(
+    delivered = order_notification(
         customer, 1, kind="delivered", dedupe_key="order:1:delivered", context=context
     )
     again = notification_queue(

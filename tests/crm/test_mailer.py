@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from crm.models import Notification
 from crm.services import (
-    notification_queue,
     notification_retry,
     notification_send,
     notification_sweep,
@@ -23,7 +22,7 @@ from crm.services import (
 from crm.services.mailer import mail_connection_close
 from crm.services.notifications import NotificationSendError, notification_send_batch
 from crm.tasks import notification_send_batch_task, notification_send_task
-from tests.factories.crm import order_context
+from tests.factories.crm import order_notification
 from tests.integration.worker import SmtpSink
 
 pytestmark = pytest.mark.django_db
@@ -70,26 +69,12 @@ def sink(settings):
         server.stop()
 
 
-def _queue(customer, n, *, to_email=None):
-    notification = notification_queue(
-        kind="order_received",
-        to_email=to_email or customer.email,
-        language="pt-br",
-        dedupe_key=f"order:{n}:order_received",
-        context=order_context(order_number=str(1000 + n)),
-        customer_id=customer.pk,
-        order_id=n,
-    )
-    assert notification is not None
-    return notification
-
-
 def _row(pk):
     return Notification.objects.get(pk=pk)
 
 
 def test_one_connection_carries_many_emails(customer, sink):
-    rows = [_queue(customer, n) for n in range(3)]
+    rows = [order_notification(customer, n) for n in range(3)]
 
     results = [notification_send(notification_id=row.pk) for row in rows]
 
@@ -108,7 +93,7 @@ class StampingBackend(EmailBackend):
 
 def test_an_smtp_backend_with_its_own_send_is_not_bypassed(customer, sink, settings):
     settings.EMAIL_BACKEND = f"{__name__}.StampingBackend"
-    row = _queue(customer, 1)
+    row = order_notification(customer, 1)
 
     assert notification_send(notification_id=row.pk) == "sent"
 
@@ -117,7 +102,7 @@ def test_an_smtp_backend_with_its_own_send_is_not_bypassed(customer, sink, setti
 
 def test_a_dropped_connection_is_probed_and_replaced_sending_once(customer, sink, settings):
     settings.NOTIFICATION_SMTP_PROBE_AFTER_SECONDS = 0  # probe before every reuse
-    first, second = _queue(customer, 1), _queue(customer, 2)
+    first, second = order_notification(customer, 1), order_notification(customer, 2)
     assert notification_send(notification_id=first.pk) == "sent"
     # when: the server drops the connection this worker keeps open
     sink.restart()
@@ -133,7 +118,7 @@ def test_a_connection_dropped_between_probes_fails_the_attempt_then_sends_once(
     customer, sink, settings
 ):
     settings.NOTIFICATION_SMTP_PROBE_AFTER_SECONDS = 3600  # reuse without probing
-    first, second = _queue(customer, 1), _queue(customer, 2)
+    first, second = order_notification(customer, 1), order_notification(customer, 2)
     assert notification_send(notification_id=first.pk) == "sent"
     sink.restart()
 
@@ -152,7 +137,7 @@ def test_a_connection_dropped_between_probes_fails_the_attempt_then_sends_once(
 
 def test_a_connection_is_renewed_after_max_messages(customer, sink, settings):
     settings.NOTIFICATION_SMTP_MAX_MESSAGES = 2
-    rows = [_queue(customer, n) for n in range(5)]
+    rows = [order_notification(customer, n) for n in range(5)]
     for row in rows:
         assert notification_send(notification_id=row.pk) == "sent"
     assert sink.count() == 5
@@ -160,9 +145,9 @@ def test_a_connection_is_renewed_after_max_messages(customer, sink, settings):
 
 
 def test_a_batch_sends_the_others_and_retries_only_the_failed_row(customer, sink, monkeypatch):
-    good = [_queue(customer, n) for n in (1, 2)]
-    refused = _queue(customer, 3, to_email="refuse@example.com")
-    already = _queue(customer, 4)
+    good = [order_notification(customer, n) for n in (1, 2)]
+    refused = order_notification(customer, 3, to_email="refuse@example.com")
+    already = order_notification(customer, 4)
     assert notification_send(notification_id=already.pk) == "sent"
     ids = [good[0].pk, refused.pk, good[1].pk, already.pk]
 
@@ -202,8 +187,8 @@ def test_a_row_failing_its_last_attempt_in_a_batch_fails_for_good_and_staff_can_
     customer, sink, settings
 ):
     settings.NOTIFICATION_MAX_ATTEMPTS = 1
-    good = _queue(customer, 1)
-    refused = _queue(customer, 2, to_email="refuse@example.com")
+    good = order_notification(customer, 1)
+    refused = order_notification(customer, 2, to_email="refuse@example.com")
 
     outcomes = notification_send_batch(notification_ids=[good.pk, refused.pk])
 
@@ -221,7 +206,7 @@ def test_a_row_failing_its_last_attempt_in_a_batch_fails_for_good_and_staff_can_
 
 
 def test_a_lost_smtp_connection_stops_the_batch_and_releases_the_rest(customer, sink):
-    rows = [_queue(customer, n) for n in range(3)]
+    rows = [order_notification(customer, n) for n in range(3)]
     ids = [row.pk for row in rows]
     sink.stop()  # nobody listens: connecting fails
 
@@ -245,7 +230,7 @@ def test_a_lost_smtp_connection_stops_the_batch_and_releases_the_rest(customer, 
 
 
 def test_a_batch_delivered_twice_sends_each_row_once(customer, mailoutbox):
-    rows = [_queue(customer, n) for n in range(4)]
+    rows = [order_notification(customer, n) for n in range(4)]
     ids = [row.pk for row in rows]
 
     first = notification_send_batch_task.apply(args=[ids]).get()
@@ -258,7 +243,7 @@ def test_a_batch_delivered_twice_sends_each_row_once(customer, mailoutbox):
 
 def test_the_sweep_enqueues_batches(customer, mailoutbox, settings, monkeypatch):
     settings.NOTIFICATION_SEND_BATCH_SIZE = 2
-    rows = [_queue(customer, n) for n in range(5)]  # no commit hooks run: all pending
+    rows = [order_notification(customer, n) for n in range(5)]  # no commit hooks run: all pending
     batches: list[list[int]] = []
     singles: list[int] = []
     batch_delay, single_delay = notification_send_batch_task.delay, notification_send_task.delay
@@ -286,7 +271,7 @@ def test_the_sweep_enqueues_batches(customer, mailoutbox, settings, monkeypatch)
 def test_a_broker_down_during_the_sweep_leaves_the_batch_pending(customer, settings, monkeypatch):
     settings.NOTIFICATION_SEND_BATCH_SIZE = 10
     for n in range(3):
-        _queue(customer, n)
+        order_notification(customer, n)
 
     def broker_down(*args, **kwargs):
         raise ConnectionRefusedError("redis down")

@@ -68,3 +68,19 @@ def queued(**kwargs) -> Notification:
     notification = notification_queue(**kwargs)
     assert notification is not None
     return notification
+
+
+def order_notification(customer, n: int, **overrides) -> Notification:
+    """A new order_received e-mail of order ``n`` to ``customer`` (``queued``), with its
+    own dedupe key; ``overrides`` replace any argument of ``notification_queue``."""
+    fields = dict(
+        kind="order_received",
+        to_email=customer.email,
+        language="pt-br",
+        dedupe_key=f"order:{n}:order_received",
+        context=order_context(order_number=str(1000 + n)),
+        customer_id=customer.pk,
+        order_id=n,
+    )
+    fields.update(overrides)
+    return queued(**fields)
