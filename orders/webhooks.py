@@ -22,13 +22,13 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from backoffice.errors import ApplicationError
+from backoffice import sql
+from backoffice.errors import ApplicationError, ConflictError
 from orders.adapters import UnsupportedPlatform, get_adapter
 from orders.adapters._common import body_sha256
 from orders.adapters.base import Delivery
@@ -59,7 +59,7 @@ def webhook_receive_view(request: HttpRequest, channel_slug: str) -> JsonRespons
     """POST /api/webhooks/<channel_slug>/ (csrf-exempt in orders/urls.py)."""
     if request.method != "POST":
         return JsonResponse({"detail": "Method not allowed; use POST."}, status=405)
-    channel = Channel.objects.filter(slug=channel_slug, is_active=True).first()
+    channel = sql.select_one(Channel, "slug = %s AND is_active = %s", [channel_slug, True])
     if channel is None:
         return JsonResponse({"detail": "Unknown or inactive channel."}, status=404)
     try:
@@ -173,24 +173,18 @@ def delivery_store(
         body=body,
         attempts=1,  # the caller processes a new delivery right away
     )
-    try:
-        if connection.in_atomic_block:
-            # Called inside a transaction (tests, scripts): keep the caller's usable.
-            with transaction.atomic():
-                delivery.save(force_insert=True)
-        else:
-            # One INSERT in autocommit: the cheapest durable write there is.
-            delivery.save(force_insert=True)
-    except IntegrityError:
-        existing = (
-            WebhookDelivery.objects.filter(channel=channel, delivery_id=delivery_id)
-            .select_related("channel")
-            .first()
-        )
-        if existing is None:  # the constraint fired for another reason
-            raise
-        return existing, False
-    return delivery, True
+    # One INSERT ... ON CONFLICT DO NOTHING: in autocommit the cheapest durable write
+    # there is, and inside a caller's transaction (tests, scripts) a duplicate leaves
+    # that transaction usable without a savepoint.
+    if sql.insert(delivery, on_conflict_nothing=("channel", "delivery_id")):
+        return delivery, True
+    existing = sql.select_one(
+        WebhookDelivery, "channel_id = %s AND delivery_id = %s", [channel.pk, delivery_id]
+    )
+    if existing is None:  # pragma: no cover - deleted between the two statements
+        raise ConflictError(_("Delivery could not be stored; resend it."))
+    existing.channel = channel
+    return existing, False
 
 
 def _claim(delivery: WebhookDelivery) -> bool:

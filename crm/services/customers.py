@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, connection, transaction
 from validate_docbr import CNPJ, CPF
 
+from backoffice import sql
 from crm.models import Customer
 
 _NON_DIGITS = re.compile(r"\D")
@@ -103,7 +104,9 @@ def _create(doc: CleanDocument, fields: dict[str, object]) -> Customer:
     if not (doc.digits and doc.valid):
         # Keep what was sent so staff can see and fix it, but never as a unique key.
         fields.setdefault("document_kind", doc.kind)
-    return Customer.objects.create(**fields)
+    customer = Customer(**fields)
+    sql.insert(customer)  # simple-history's post_save records it, as with save()
+    return customer
 
 
 def _find(doc: CleanDocument, email: str) -> Customer | None:
@@ -120,9 +123,8 @@ def _find(doc: CleanDocument, email: str) -> Customer | None:
 # of the document or e-mail); other apps use other first keys.
 _LOCK_CLASS = 0x43524D01  # "CRM" 1
 
-_FIND_SQL = (
-    "SELECT * FROM crm_customer "
-    "WHERE (%(doc)s <> '' AND document = %(doc)s) OR (%(email)s <> '' AND email = %(email)s) "
+_FIND_WHERE = (
+    "(%(doc)s <> '' AND document = %(doc)s) OR (%(email)s <> '' AND email = %(email)s) "
     "ORDER BY (%(doc)s <> '' AND document = %(doc)s) DESC, id LIMIT 1"
 )
 
@@ -148,8 +150,7 @@ def _find_locked(doc: CleanDocument, email: str) -> Customer | None:
             "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [_LOCK_CLASS, key or email]
         )
     # A new statement, so a new snapshot: it sees what the lock holder committed.
-    found = list(Customer.objects.raw(_FIND_SQL, {"doc": key, "email": email}))
-    return found[0] if found else None
+    return sql.select_one(Customer, _FIND_WHERE, {"doc": key, "email": email})
 
 
 EDITABLE_FIELDS = frozenset(

@@ -40,6 +40,7 @@ from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
+from backoffice import sql
 from crm.models import MARKETING_KINDS, Customer, Notification
 from crm.services.audit import audit_record
 from crm.services.mailer import mail_send
@@ -157,7 +158,8 @@ def _queue_one(
         created_at=now,
         updated_at=now,
     )
-    if not _insert_unless_duplicate(notification):
+    # One statement, atomic on its own: no savepoint; a duplicate key inserts nothing.
+    if not sql.insert(notification, on_conflict_nothing=("dedupe_key",)):
         return None
     if due and status == Status.PENDING:
         notification_id = notification.pk
@@ -165,36 +167,6 @@ def _queue_one(
     if kind == Kind.DELIVERED:
         _schedule_after_delivery(notification, now=now)
     return notification
-
-
-def _insert_unless_duplicate(notification: Notification) -> bool:
-    """``INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`` (PostgreSQL, and
-    SQLite >= 3.35); sets the pk and returns True when the row is new. The values go
-    through each field's own preparation, exactly as ``Model.save()`` prepares them."""
-    connection = connections[router.db_for_write(Notification)]
-    meta = Notification._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - names from the model, values are parameters
-        f"({', '.join(quote(field.column) for field in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({quote(meta.get_field('dedupe_key').column)}) DO NOTHING "
-        f"RETURNING {quote(meta.pk.column)}"
-    )
-    params = [
-        field.get_db_prep_save(field.pre_save(notification, add=True), connection)
-        for field in fields
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    notification.pk = row[0]
-    notification._state.adding = False
-    notification._state.db = connection.alias
-    return True
 
 
 def notification_enqueue(*, notification_id: int) -> bool:

@@ -10,6 +10,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backoffice import sql
 from backoffice.errors import ConflictError, NotFoundError
 from backoffice.events import DomainEvent, publish
 from crm.services import notification_queue
@@ -141,10 +142,10 @@ class OrderChange:
             self.order.save(update_fields=[*sorted(self.dirty), "updated_at"])
             self.dirty.clear()
         if self.new_holds:
-            OrderHold.objects.bulk_create(self.new_holds)
+            sql.insert_many(self.new_holds)
             self.new_holds = []
         if self.events:
-            OrderEvent.objects.bulk_create(self.events)
+            sql.insert_many(self.events)
             self.events = []
         for event in self.domain_events:
             publish(event)

@@ -65,7 +65,7 @@ class StockLevelFactory(factory.django.DjangoModelFactory):
     reserved = 0
 
 
-class ChannelFactory(factory.django.DjangoModelFactory):
+class ChannelFactory(factory.django.DjangoModelFactory[Channel]):
     class Meta:
         model = Channel
         django_get_or_create = ("slug",)
@@ -76,7 +76,7 @@ class ChannelFactory(factory.django.DjangoModelFactory):
     webhook_secret = "test-secret-not-for-production"
 
 
-class CustomerFactory(factory.django.DjangoModelFactory):
+class CustomerFactory(factory.django.DjangoModelFactory[Customer]):
     class Meta:
         model = Customer
 
@@ -93,7 +93,7 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     state = "SP"
 
 
-class OrderFactory(factory.django.DjangoModelFactory):
+class OrderFactory(factory.django.DjangoModelFactory[Order]):
     class Meta:
         model = Order
 
