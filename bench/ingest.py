@@ -962,7 +962,7 @@ def _pgbench_statement(sql: str, *, ids: dict[int, str], texts: dict[str, str]) 
     # pgbench skips ':' runs ("::" is a cast), so a variable right after a ':' inside a
     # string ('order::rg_order_id:...') would stay unexpanded: split such literals.
     sql = _LITERAL.sub(_split_literal, sql)
-    returning = re.search(r'^INSERT INTO "(\w+)" .* RETURNING "\w+"\."id"$', sql)
+    returning = re.search(r'^INSERT INTO "(\w+)" .* RETURNING (?:"\w+"\.)?"id"$', sql)
     if returning:
         table = returning.group(1)
         if table in GSET_PREFIX:

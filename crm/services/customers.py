@@ -3,11 +3,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from simple_history.signals import post_create_historical_record, pre_create_historical_record
 from validate_docbr import CNPJ, CPF
 
 from backoffice import sql
-from crm.models import Customer
+from crm.models import CUSTOMER_HISTORY, Customer
 
 _NON_DIGITS = re.compile(r"\D")
 
@@ -105,8 +108,37 @@ def _create(doc: CleanDocument, fields: dict[str, object]) -> Customer:
         # Keep what was sent so staff can see and fix it, but never as a unique key.
         fields.setdefault("document_kind", doc.kind)
     customer = Customer(**fields)
-    sql.insert(customer)  # simple-history's post_save records it, as with save()
+    if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True) or _history_signals_heard():
+        sql.insert(customer)  # simple-history's post_save records it, as with save()
+        return customer
+    customer.skip_history_when_saving = True  # type: ignore[attr-defined]
+    sql.insert(customer)
+    del customer.skip_history_when_saving  # type: ignore[attr-defined]
+    _history_created(customer)
     return customer
+
+
+def _history_signals_heard() -> bool:
+    model = Customer.history.model
+    return pre_create_historical_record.has_listeners(
+        model
+    ) or post_create_historical_record.has_listeners(model)
+
+
+def _history_created(customer: Customer) -> None:
+    """simple-history's ``create_historical_record(customer, "+")`` -- same user, change
+    reason, date and fields -- written by ``backoffice.sql``: its ORM save of the history
+    row cost more than the customer's own INSERT (bench/ingest.py). Only used while no
+    one listens to simple-history's record signals (those would be skipped)."""
+    records = CUSTOMER_HISTORY
+    row = Customer.history.model(
+        history_date=getattr(customer, "_history_date", None) or timezone.now(),
+        history_type="+",
+        history_user=records.get_history_user(customer),
+        history_change_reason=records.get_change_reason_for_object(customer, "+", None),
+        **{f.attname: getattr(customer, f.attname) for f in records.fields_included(customer)},
+    )
+    sql.insert(row)
 
 
 def _find(doc: CleanDocument, email: str) -> Customer | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from simple_history.models import HistoricalRecords
 
 from crm.models import Customer
 from crm.services import customer_upsert
@@ -26,6 +27,55 @@ def test_a_new_person_is_created_with_the_cleaned_document_and_a_history_row():
     )
     assert customer.document_kind == Customer.DocumentKind.CPF and customer.document_valid
     assert customer.history.count() == 1
+
+
+def _history_values(customer):
+    row = customer.history.get()
+    skip = {"history_id", "history_date", "id", "created_at", "updated_at", "email", "name"}
+    return {
+        f.attname: getattr(row, f.attname)
+        for f in type(row)._meta.concrete_fields
+        if f.attname not in skip
+    }
+
+
+@pytest.mark.django_db
+def test_the_hand_written_history_row_is_the_one_simple_history_writes():
+    # given the same person created by the ORM (simple-history's own post_save record)
+    by_orm = Customer.objects.create(
+        name="Orm", email="orm@example.com", document="52998224725",
+        document_kind=Customer.DocumentKind.CPF, document_valid=True, language="es",
+    )  # fmt: skip
+    by_orm.document = ""  # free the unique document for the upsert below
+    by_orm.save()
+    by_orm.history.filter(history_type="~").delete()
+
+    # when the order path creates it
+    created = customer_upsert(name="Hot", email="hot@example.com", document=CPF_A, language="es")
+
+    # then both history rows hold the same values, dates included
+    row = created.history.get()
+    assert (row.history_type, row.history_user_id, row.history_change_reason) == ("+", None, None)
+    assert (row.id, row.created_at, row.updated_at) == (
+        created.pk,
+        created.created_at,
+        created.updated_at,
+    )
+    assert row.history_date >= created.created_at
+    assert _history_values(created) == _history_values(by_orm)
+
+
+@pytest.mark.django_db
+def test_the_history_row_names_the_signed_in_user_as_simple_history_does(admin_user, rf):
+    request = rf.post("/admin/")
+    request.user = admin_user
+    HistoricalRecords.context.request = request
+    try:
+        created = customer_upsert(name="Staff-made", email="staff@example.com")
+    finally:
+        del HistoricalRecords.context.request
+
+    assert created.history.get().history_user == admin_user
 
 
 @pytest.mark.django_db
