@@ -228,6 +228,9 @@ STORE_REVIEW_URL = env.str("STORE_REVIEW_URL", default="")  # where promoters wr
 # --- After-sales (crm) --------------------------------------------------------------------
 NOTIFICATION_SWEEP_AFTER_MINUTES = env.int("NOTIFICATION_SWEEP_AFTER_MINUTES", default=5)
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
+# In a burst, new e-mails after the first of each window (per process) are sent by one
+# sweep at the window's end instead of one Celery publish each; 0 = one publish each.
+NOTIFICATION_ENQUEUE_WINDOW_SECONDS = env.float("NOTIFICATION_ENQUEUE_WINDOW_SECONDS", default=1.0)
 SURVEY_DELAY_DAYS = env.int("SURVEY_DELAY_DAYS", default=7)
 SURVEY_TOKEN_MAX_AGE_DAYS = env.int("SURVEY_TOKEN_MAX_AGE_DAYS", default=30)
 REPURCHASE_LEAD_DAYS = env.int("REPURCHASE_LEAD_DAYS", default=5)

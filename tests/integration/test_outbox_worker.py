@@ -224,3 +224,33 @@ def test_lost_tasks_swept_in_batches_twice_to_two_workers_give_each_email_once(
     finally:
         for worker in workers:
             worker.stop()
+
+
+def test_a_burst_inside_the_enqueue_window_gives_every_email_once(
+    worker_queue, smtp_sink, settings, monkeypatch
+):
+    # given the production window: in a burst, one publish and one sweep per window
+    from crm.services import notifications as outbox
+
+    settings.NOTIFICATION_ENQUEUE_WINDOW_SECONDS = 1
+    monkeypatch.setattr(outbox, "_enqueue_window", outbox._EnqueueWindow())
+    customers = [CustomerFactory.create(email=f"w{i}@example.com") for i in range(10)]
+    worker = CeleryWorker(queue=worker_queue, smtp_url=smtp_sink.url)
+    try:
+        worker.start().wait_ready()
+        # when 50 status e-mails are queued as fast as orders arrive
+        ids = [
+            _queue(customers[i // 5], f"order:{3000 + i // 5}:{KINDS[i % 5]}", kind=KINDS[i % 5]).pk
+            for i in range(50)
+        ]
+        deferred = Notification.objects.filter(pk__in=ids, enqueued_at__isnull=True).count()
+        assert deferred > 0  # the window left them to its sweep
+
+        # then every one arrives, once, without waiting for beat's periodic sweep
+        smtp_sink.wait_for(50, timeout=50)
+        wait_until(lambda: Notification.objects.filter(status="sent").count() == 50, timeout=30)
+        time.sleep(2)
+        sent = smtp_sink.header_values("X-Retaguarda-Notification")
+        assert sorted(int(v) for v in sent) == sorted(ids)
+    finally:
+        worker.stop()
