@@ -8,6 +8,7 @@ benchmark lock with flock (docs/benchmarks.md has the exact commands):
     .venv/bin/python bench/ingest.py --capture      # rewrite bench/ingest_pgbench.sql
     .venv/bin/python bench/ingest.py --profile 300  # pyinstrument over 300 in-process orders
     .venv/bin/python bench/ingest.py --overhead     # CPU of a request that stores no order
+    .venv/bin/python bench/ingest.py --phases 300   # CPU per order by hot-path function
     .venv/bin/python bench/ingest.py --app-only --statements  # diagnosis: no pgbench steps,
                                                     # top statements per step
 
@@ -1042,6 +1043,85 @@ def profile(args: argparse.Namespace) -> None:
     _flush_redis()
 
 
+# Where the CPU of one order goes, by function of the hot path (``--phases``): each is
+# wrapped to add up its own process CPU time (time.process_time: this process only, no
+# waiting). Nested functions are included in their callers; "all SQL" is every
+# statement's execute, psycopg's work included, wherever it is called from.
+PHASES = [
+    ("orders.webhooks", "delivery_store"),
+    ("orders.webhooks", "_process"),
+    ("orders.adapters.generic", "GenericAdapter.parse"),
+    ("orders.services.ingest", "customer_upsert"),
+    ("crm.services.customers", "_find_locked"),
+    ("crm.services.customers", "_history_created"),
+    ("orders.services.ingest", "_locked"),
+    ("orders.services.ingest", "order_checks"),
+    ("orders.services.ingest", "lines_reserve"),
+    ("inventory.services", "_candidate_levels_locked"),
+    ("inventory.services", "_reserve_write_pg"),
+    ("orders.services.common", "notification_queue"),
+    ("crm.services.notifications", "notification_enqueue"),
+    ("orders.services.ingest", "_delivery_processed"),
+    ("backoffice.sql", "insert"),
+    ("backoffice.sql", "insert_many"),
+    ("backoffice.sql", "select"),
+    ("backoffice.sql", "update"),
+    ("django.db.backends.utils", "CursorWrapper.execute"),
+]
+
+
+def phases(args: argparse.Namespace) -> None:
+    """CPU milliseconds per order by hot-path function, N orders in-process through
+    Django's test client (its own cost is in the total), after 30 warm-up orders."""
+    import functools
+    import importlib
+    from collections import Counter
+
+    url = recreate_database(DB_NAME)
+    seed(url)
+    django_setup(url, REDIS_URL=REDIS_URL)
+    from django.db import connection
+    from django.test import Client
+
+    client = Client(SERVER_NAME="127.0.0.1")
+    rng = random.Random(13)
+    spent: Counter[str] = Counter()
+
+    def wrapped(label: str, f: Any) -> Any:
+        @functools.wraps(f)
+        def timed(*a: Any, **kw: Any) -> Any:
+            t0 = time.process_time()
+            try:
+                return f(*a, **kw)
+            finally:
+                spent[label] += time.process_time() - t0
+
+        return timed
+
+    for module_name, name in PHASES:
+        owner: Any = importlib.import_module(module_name)
+        attr = name
+        if "." in name:
+            cls, attr = name.split(".")
+            owner = getattr(owner, cls)
+        setattr(owner, attr, wrapped(f"{module_name}.{name}", getattr(owner, attr)))
+    for i in range(30):
+        capture_order(client, key=f"W{i}", serial=200 + i, products=line_products(rng, False))
+    spent.clear()
+    t0 = time.process_time()
+    for i in range(args.phases):
+        capture_order(
+            client, key=f"F{i}", serial=400_000 + i, products=line_products(rng, args.hot)
+        )
+    total = time.process_time() - t0
+    print(f"{args.phases} orders in-process: {total / args.phases * 1000:.2f} ms CPU per order")
+    print("| function | CPU ms per order |\n| --- | ---: |")
+    for label, seconds in spent.most_common():
+        print(f"| `{label}` | {seconds / args.phases * 1000:.2f} |")
+    connection.close()
+    _flush_redis()
+
+
 def overhead(args: argparse.Namespace) -> None:
     """The fixed cost of a request, without the order: gunicorn + Django answering a GET
     with 405 (no database), and a POST for an unknown channel (404 after the channel
@@ -1100,6 +1180,7 @@ def main() -> None:
     parser.add_argument(
         "--overhead", action="store_true", help="CPU of a request that stores no order"
     )
+    parser.add_argument("--phases", type=int, default=0, help="CPU per hot-path function, N orders")
     parser.add_argument("--db", default=DB_NAME, help=f"scratch database (default {DB_NAME})")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
@@ -1111,6 +1192,8 @@ def main() -> None:
         profile(args)
     elif args.overhead:
         overhead(args)
+    elif args.phases:
+        phases(args)
     else:
         run(args)
 
