@@ -43,10 +43,23 @@ def notification_send_batch_task(self, notification_ids: list[int]) -> dict[str,
     return notification_send_batch(notification_ids=notification_ids)
 
 
+# Rows one sweep pass picks; the task runs passes until a pass finds fewer.
+SWEEP_PASS_ROWS = 1000
+SWEEP_MAX_PASSES = 100
+
+
 @shared_task(name="crm.notification_sweep", acks_late=True)
 def notification_sweep_task() -> int:
-    """Beat: re-enqueue stale pending rows and scheduled rows that came due."""
-    return notification_sweep()
+    """Beat, and the end of each burst window: enqueue every pending row that is due and
+    not enqueued (stale, scheduled and come due, or left to the window), pass after pass,
+    so a burst bigger than one pass does not wait for the next beat."""
+    total = 0
+    for _ in range(SWEEP_MAX_PASSES):
+        found = notification_sweep(limit=SWEEP_PASS_ROWS)
+        total += found
+        if found < SWEEP_PASS_ROWS:
+            break
+    return total
 
 
 @shared_task(name="crm.rfm_compute", acks_late=True)

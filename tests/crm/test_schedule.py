@@ -45,3 +45,27 @@ def test_the_sweep_task_sends_a_survey_that_came_due(customer, mailoutbox):
     assert survey.status == Notification.Status.SENT
     assert "/survey/" in mailoutbox[0].body
     assert rfm_compute_task.apply().get() == 0
+
+
+@pytest.mark.django_db
+def test_the_sweep_task_runs_passes_until_nothing_waits(customer, mailoutbox, monkeypatch):
+    # given more waiting rows than one pass takes (a burst left to its window's sweep)
+    from crm import tasks
+
+    monkeypatch.setattr(tasks, "SWEEP_PASS_ROWS", 7)
+    for n in range(20):
+        row = queued(
+            kind="order_received",
+            to_email=customer.email,
+            language="pt-br",
+            dedupe_key=f"order:{n}:order_received",
+            context=order_context(),
+            customer_id=customer.pk,
+        )
+        Notification.objects.filter(pk=row.pk).update(enqueued_at=None, status="pending")
+    mailoutbox.clear()
+
+    # then one sweep task enqueues (here: sends, Celery is eager) all of them
+    assert notification_sweep_task.apply().get() == 20
+    assert Notification.objects.filter(status="sent").count() == 20
+    assert len(mailoutbox) == 20
