@@ -28,8 +28,10 @@ from django.db import connections, router
 from django.db.models import Model, signals
 
 M = TypeVar("M", bound=Model)
+_MAX_PARAMS = 30_000  # below PostgreSQL's 65,535 and SQLite's 32,766 per statement
 
 
+@lru_cache(maxsize=256)
 def _insert_fields(model: type[Model]) -> tuple[Any, ...]:
     return tuple(f for f in model._meta.concrete_fields if not f.primary_key and not f.generated)
 
@@ -114,14 +116,19 @@ def insert_many(objs: Sequence[Model]) -> None:
     alias = router.db_for_write(model)
     connection = connections[alias]
     fields = _insert_fields(model)
-    params: list[Any] = []
-    for obj in objs:
-        params += _values(obj, fields, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(model, alias, len(objs), ()), params)
-        pks = [row[0] for row in cursor.fetchall()]
-    for obj, pk in zip(objs, pks, strict=True):
-        _inserted(obj, pk, alias)
+    # PostgreSQL takes at most 65,535 parameters per statement: big lists go in chunks.
+    size = max(1, _MAX_PARAMS // max(len(fields), 1))
+    for start in range(0, len(objs), size):
+        chunk = objs[start : start + size]
+        params: list[Any] = []
+        for obj in chunk:
+            params += _values(obj, fields, connection)
+        with connection.cursor() as cursor:
+            cursor.execute(_insert_sql(model, alias, len(chunk), ()), params)
+            # RETURNING gives the rows in VALUES order (bulk_create relies on it too)
+            pks = [row[0] for row in cursor.fetchall()]
+        for obj, pk in zip(chunk, pks, strict=True):
+            _inserted(obj, pk, alias)
 
 
 @lru_cache(maxsize=64)

@@ -84,6 +84,18 @@ def test_insert_many_sets_primary_keys_in_order():
     assert [e.pk for e in events] == sorted(e.pk for e in events)
 
 
+def test_insert_many_splits_a_list_too_big_for_one_statement(monkeypatch):
+    order = OrderFactory.create()
+    monkeypatch.setattr(sql, "_MAX_PARAMS", 25)  # OrderEvent has 10 columns: 2 rows a chunk
+    events = [OrderEvent(order=order, kind=OrderEvent.Kind.NOTE, message=f"n{i}") for i in range(5)]
+
+    with CaptureQueriesContext(connection) as ctx:
+        sql.insert_many(events)
+
+    assert len([q for q in ctx.captured_queries if q["sql"].startswith("INSERT")]) == 3
+    assert [OrderEvent.objects.get(pk=e.pk).message for e in events] == [f"n{i}" for i in range(5)]
+
+
 def test_insert_many_refuses_a_model_with_save_receivers():
     with pytest.raises(TypeError, match="post_save"):
         sql.insert_many([Customer(name="B")])
