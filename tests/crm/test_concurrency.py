@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from crm.models import Notification, Ticket
 from crm.services import notification_queue, ticket_open
+from tests.concurrency import run_threads
 from tests.factories.core import CustomerFactory
 from tests.factories.crm import order_context
 
@@ -16,24 +15,13 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def _race(n, work):
-    barrier = threading.Barrier(n)
-    results, errors = [], []
+    """``work()`` in n threads at once, each in its own transaction; its results."""
 
-    def run():
-        try:
-            barrier.wait(timeout=10)
-            with transaction.atomic():
-                results.append(work())
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+    def run(_i):
+        with transaction.atomic():
+            return work()
 
-    threads = [threading.Thread(target=run) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    results, errors = run_threads(n, run)
     assert errors == []
     return results
 
