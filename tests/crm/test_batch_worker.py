@@ -14,10 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.models import Notification
-from crm.services import notification_queue, notification_sweep
+from crm.services import notification_sweep
 from crm.tasks import notification_send_batch_task
 from tests.factories.core import CustomerFactory
-from tests.factories.crm import order_context
+from tests.factories.crm import order_context, order_notification
 from tests.integration.worker import (
     CeleryWorker,
     purge_queue,
@@ -38,16 +38,13 @@ def test_worker_killed_mid_chunk_resends_at_most_that_chunk_after_the_claim_runs
     ids = []
     with transaction.atomic():
         for n in range(3):
-            notification = notification_queue(
+            notification = order_notification(
+                customer,
+                n,
                 kind="shipped",
-                to_email=customer.email,
-                language="pt-br",
                 dedupe_key=f"order:{n}:shipped",
                 context=order_context(order_number=str(5000 + n)),
-                customer_id=customer.pk,
-                order_id=n,
             )
-            assert notification is not None
             ids.append(notification.pk)
     purge_queue(worker_queue)  # their per-row tasks were lost: only the batch task below runs
     env = {"CELERY_VISIBILITY_TIMEOUT": "5", "RG_TEST_RESTORE_INTERVAL": "2"}

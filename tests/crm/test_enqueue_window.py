@@ -13,12 +13,12 @@ from celery import current_app
 from django.db import transaction
 
 from crm.models import Notification
-from crm.services import notification_queue, notification_sweep
+from crm.services import notification_sweep
 from crm.services import notifications as outbox
 from crm.tasks import notification_send_batch_task, notification_send_task, notification_sweep_task
 from tests.concurrency import run_threads
 from tests.factories.core import CustomerFactory
-from tests.factories.crm import order_context
+from tests.factories.crm import order_notification
 
 
 @pytest.fixture
@@ -39,15 +39,7 @@ def published(monkeypatch, settings):
 def _queue(customer, n: int, *, fail: bool = False):
     try:
         with transaction.atomic():
-            row = notification_queue(
-                kind="order_received",
-                to_email=customer.email,
-                language="pt-br",
-                dedupe_key=f"order:{n}:order_received",
-                context=order_context(order_number=str(n)),
-                customer_id=customer.pk,
-                order_id=n,
-            )
+            row = order_notification(customer, n)
             if fail:
                 raise RuntimeError("the order's transaction fails")
             return row

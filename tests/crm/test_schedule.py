@@ -9,7 +9,7 @@ from django.utils import timezone
 from backoffice.celery import app
 from crm.models import Notification
 from crm.tasks import notification_sweep_task, rfm_compute_task
-from tests.factories.crm import order_context, queued
+from tests.factories.crm import order_context, order_notification, queued
 
 
 def test_every_beat_entry_names_a_registered_task():
@@ -54,14 +54,7 @@ def test_the_sweep_task_runs_passes_until_nothing_waits(customer, mailoutbox, mo
 
     monkeypatch.setattr(tasks, "SWEEP_PASS_ROWS", 7)
     for n in range(20):
-        row = queued(
-            kind="order_received",
-            to_email=customer.email,
-            language="pt-br",
-            dedupe_key=f"order:{n}:order_received",
-            context=order_context(),
-            customer_id=customer.pk,
-        )
+        row = order_notification(customer, n)
         Notification.objects.filter(pk=row.pk).update(enqueued_at=None, status="pending")
     mailoutbox.clear()
 
