@@ -851,19 +851,26 @@ def capture_order(client: Any, *, key: str, serial: int, products: list[int]) ->
     return response.json()
 
 
-def capture(args: argparse.Namespace) -> None:
+def in_process_client(rng_seed: int) -> tuple[Any, random.Random]:
+    """A fresh, seeded bench database with Django set up on it in this process; Django's
+    test client (the same middleware and view gunicorn runs) and a seeded draw of
+    products. For --capture, --profile and --phases."""
     url = recreate_database(DB_NAME)
     seed(url)
     django_setup(url, REDIS_URL=REDIS_URL)
+    from django.test import Client
+
+    return Client(SERVER_NAME="127.0.0.1"), random.Random(rng_seed)
+
+
+def capture(args: argparse.Namespace) -> None:
+    client, rng = in_process_client(7)
     from django.conf import settings
     from django.db import connection
-    from django.test import Client
 
     from crm.models import Customer, Notification
     from orders.models import Order, OrderLine, WebhookDelivery
 
-    client = Client(SERVER_NAME="127.0.0.1")
-    rng = random.Random(7)
     for i in range(5):  # warm: first-request work is not the steady state
         capture_order(client, key=f"WARM{i}", serial=100 + i, products=line_products(rng, False))
     with connection.cursor() as cursor:
@@ -1000,14 +1007,9 @@ def profile(args: argparse.Namespace) -> None:
     same middleware and view gunicorn runs), after a short warm-up."""
     from pyinstrument import Profiler
 
-    url = recreate_database(DB_NAME)
-    seed(url)
-    django_setup(url, REDIS_URL=REDIS_URL)
+    client, rng = in_process_client(11)
     from django.db import connection
-    from django.test import Client
 
-    client = Client(SERVER_NAME="127.0.0.1")
-    rng = random.Random(11)
     for i in range(20):
         capture_order(client, key=f"W{i}", serial=200 + i, products=line_products(rng, False))
     statements = [0]
@@ -1077,14 +1079,9 @@ def phases(args: argparse.Namespace) -> None:
     import importlib
     from collections import Counter
 
-    url = recreate_database(DB_NAME)
-    seed(url)
-    django_setup(url, REDIS_URL=REDIS_URL)
+    client, rng = in_process_client(13)
     from django.db import connection
-    from django.test import Client
 
-    client = Client(SERVER_NAME="127.0.0.1")
-    rng = random.Random(13)
     spent: Counter[str] = Counter()
 
     def wrapped(label: str, f: Any) -> Any:
