@@ -308,10 +308,14 @@ _TICK = os.sysconf("SC_CLK_TCK")
 def cpu_snapshot(server_sid: int | None = None, dbname: str = "") -> dict[str, float]:
     """CPU seconds used so far, from /proc: the whole machine (busy = all but idle and
     iowait), the PostgreSQL processes serving ``dbname`` plus the server's background
-    processes (the backends of other databases are left in "other"), and the processes of
-    the gunicorn session.
-    Processes that ended between two snapshots are missed (gunicorn workers and
-    PostgreSQL backends live for the whole run; pgbench is counted by the caller)."""
+    processes (the live backends of other databases are left in "other"), and the
+    processes of the gunicorn session.
+    A backend that ended between two snapshots (pgbench's connections) is counted through
+    the postmaster, which reaps it: its children's CPU counts as PostgreSQL's (whatever
+    their database), so take a snapshot only once the backends that ended have been
+    reaped (``backends_settle``; ``bench.common.quiesce`` waits for its own).
+    Gunicorn workers and its backends live for the whole run; pgbench itself is counted
+    by the caller."""
     with open("/proc/stat") as fh:
         fields = [int(x) for x in fh.readline().split()[1:]]
     idle = fields[3] + fields[4]
@@ -330,12 +334,50 @@ def cpu_snapshot(server_sid: int | None = None, dbname: str = "") -> dict[str, f
         if comm == "postgres":
             if _postgres_counts(entry, dbname):
                 snap["postgres"] += used
+            if _is_postmaster(entry):  # + its reaped children's CPU
+                snap["postgres"] += (int(rest[13]) + int(rest[14])) / _TICK
         elif server_sid is not None and int(rest[3]) == server_sid:  # session id
             snap["server"] += used
     return snap
 
 
 _BACKGROUND = ("checkpointer", "background writer", "walwriter", "autovacuum", "logical rep")
+
+
+def _is_postmaster(pid: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return not fh.read().startswith(b"postgres: ")
+    except OSError:
+        return False
+
+
+def backends_settle(dbname: str, count: int, timeout: float = 5.0) -> None:
+    """Wait until ``dbname`` has ``count`` backends again (the ones that ended reaped by
+    the postmaster, so their CPU shows in its children's time)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and backend_count(dbname) != count:
+        time.sleep(0.05)
+
+
+def backend_count(dbname: str) -> int:
+    """Live backends of ``dbname``, plus any PostgreSQL process that has ended and is not
+    reaped yet (a zombie has no title: it may be one of them)."""
+    n = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    stat = fh.read()
+                with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                    title = fh.read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if stat[stat.index("(") + 1 : stat.rindex(")")] != "postgres":
+                continue
+            ended = stat[stat.rindex(")") + 2] in "ZX" or not title
+            n += ended or (title.startswith("postgres: ") and f" {dbname} " in title)
+    return n
 
 
 def _postgres_counts(pid: str, dbname: str) -> bool:
@@ -573,9 +615,11 @@ def pgbench_step(*, dbname: str, clients: int, seconds: int, run: int, hot: bool
         pg_url(dbname),
     ]
     quiesce(dbname)
+    resident = backend_count(dbname)  # gunicorn's, idle during this step
     children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu0 = cpu_snapshot(dbname=dbname)
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)
+    backends_settle(dbname, resident)
     cpu1 = cpu_snapshot(dbname=dbname)
     children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     text = proc.stdout + proc.stderr
