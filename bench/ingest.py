@@ -592,14 +592,16 @@ def load_step(
     }
 
 
-def pgbench_step(*, dbname: str, clients: int, seconds: int, run: int, hot: bool) -> dict[str, Any]:
+def pgbench_step(
+    *, dbname: str, clients: int, seconds: int, run: int, hot: bool, script: Path = SCRIPT
+) -> dict[str, Any]:
     from bench.common import pg_url, quiesce
 
     cmd = [
         "pgbench",
         "-n",
         "-f",
-        str(SCRIPT.relative_to(ROOT)),
+        str(script.relative_to(ROOT)),
         "-c",
         str(clients),
         "-j",
@@ -1203,6 +1205,44 @@ def overhead(args: argparse.Namespace) -> None:
         stop_gunicorn(server)
 
 
+def gap_probe(args: argparse.Namespace) -> None:
+    """Does PostgreSQL spend more CPU per order when its client pauses between statements,
+    as gunicorn does while Python works? pgbench runs the captured script as is and with
+    ``\\sleep <gap> us`` before every statement, at each step's client count, alternating,
+    twice; the table gives PostgreSQL's CPU ms per order (``cpu_per_order``)."""
+    url = recreate_database(DB_NAME)
+    seed(url)
+    lines = SCRIPT.read_text().splitlines()
+    paused = RESULTS / f"ingest-gap-{args.gap_probe}us.sql"
+    RESULTS.mkdir(exist_ok=True)
+    paused.write_text(
+        "\n".join(
+            line
+            if not line.strip() or line.startswith(("\\", "--"))
+            else f"\\sleep {args.gap_probe} us\n{line}"
+            for line in lines
+        )
+        + "\n"
+    )
+    run_id = int(time.time()) % 100_000
+    print("| gap | clients | tps | PostgreSQL ms/order | pgbench ms/order | other ms/order |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    for _ in range(2):
+        for clients in args.steps:
+            for gap, script in ((0, SCRIPT), (args.gap_probe, paused)):
+                run_id += 1
+                r = pgbench_step(
+                    dbname=DB_NAME, clients=clients, seconds=int(args.seconds), run=run_id,
+                    hot=args.hot, script=script,
+                )  # fmt: skip
+                cpu = r["cpu_per_order"]
+                print(
+                    f"| {gap} us | {clients} | {r['tps']:.0f} | {cpu.get('postgres_ms')} "
+                    f"| {cpu.get('pgbench_ms')} | {cpu.get('other_ms')} |",
+                    flush=True,
+                )
+
+
 def main() -> None:
     global DB_NAME
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -1222,6 +1262,10 @@ def main() -> None:
         "--overhead", action="store_true", help="CPU of a request that stores no order"
     )
     parser.add_argument("--phases", type=int, default=0, help="CPU per hot-path function, N orders")
+    parser.add_argument(
+        "--gap-probe", type=int, default=0, metavar="US",
+        help="pgbench alone: the script as is vs. with a pause of US microseconds per statement",
+    )  # fmt: skip
     parser.add_argument("--db", default=DB_NAME, help=f"scratch database (default {DB_NAME})")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
@@ -1235,6 +1279,8 @@ def main() -> None:
         overhead(args)
     elif args.phases:
         phases(args)
+    elif args.gap_probe:
+        gap_probe(args)
     else:
         run(args)
 
