@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -55,6 +56,9 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "simple_history",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "backoffice",
     "inventory",
     "crm",
@@ -71,6 +75,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # Staff two-factor authentication: keeps an admin session without its code out.
+    "backoffice.two_factor.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -93,6 +100,14 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False  # no "AXES: BEGIN" banner on every manage.py call
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0) or None
+
+# Staff two-factor authentication (backoffice/two_factor.py, django-otp): after the
+# password, a staff user with an authenticator app types its 6-digit code or a backup code
+# on a second page. With STAFF_2FA_REQUIRED every staff user must set one up before the
+# admin opens; docker-compose.yml turns it on, the embedded demo (`make run`) leaves it off.
+STAFF_2FA_REQUIRED = env.bool("STAFF_2FA_REQUIRED", default=False)
+# The device admin lets a superuser delete a lost phone's device, not read its secret.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 ROOT_URLCONF = "backoffice.urls"
 WSGI_APPLICATION = "backoffice.wsgi.application"
@@ -205,6 +220,8 @@ else:
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Retaguarda <loja@example.com>")
 STORE_NAME = env.str("STORE_NAME", default="Loja Demo")
+# The account's name in the staff's authenticator apps.
+OTP_TOTP_ISSUER = f"Retaguarda ({STORE_NAME})"
 # Orders: a customer's first order above this total waits for review (risk hold).
 ORDERS_RISK_FIRST_ORDER_TOTAL = env.str("ORDERS_RISK_FIRST_ORDER_TOTAL", default="3000.00")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
@@ -273,6 +290,13 @@ UNFOLD = {
     "SITE_SYMBOL": "storefront",
     "SHOW_LANGUAGES": True,
     "DASHBOARD_CALLBACK": "backoffice.dashboard.dashboard_callback",
+    # The user menu: the password and the two-factor authentication pages.
+    "ACCOUNT": {
+        "navigation": [
+            {"title": _("Change password"), "link": reverse_lazy("admin:password_change")},
+            {"title": _("Two-factor authentication"), "link": reverse_lazy("staff_2fa:setup")},
+        ]
+    },
 }
 
 LOGGING = {

@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from backoffice import two_factor
 from backoffice.health import health_view
 
 urlpatterns = [
@@ -19,7 +20,12 @@ urlpatterns = [
     path("", include("crm.urls")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]
-urlpatterns += [path("admin/", admin.site.urls)]
+# The staff 2FA pages, and the admin's login replaced by the two-step one at the same URL:
+# listed first, so /admin/login/ resolves to it (backoffice/two_factor.py).
+urlpatterns += [
+    path("admin/", include(two_factor)),
+    path("admin/", admin.site.urls),
+]
 
 if settings.DEBUG:
     from django.conf.urls.static import static
