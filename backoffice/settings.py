@@ -248,6 +248,12 @@ NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
 # In a burst, new e-mails after the first of each window (per process) are sent by one
 # sweep at the window's end instead of one Celery publish each; 0 = one publish each.
 NOTIFICATION_ENQUEUE_WINDOW_SECONDS = env.float("NOTIFICATION_ENQUEUE_WINDOW_SECONDS", default=1.0)
+# The sweep hands rows to the workers in tasks of NOTIFICATION_SEND_TASK_ROWS (one Celery
+# message each); a task claims, sends and marks them in chunks of
+# NOTIFICATION_SEND_BATCH_SIZE, each chunk one commit: the most a crashed worker can
+# send twice (docs/after-sales.md).
+NOTIFICATION_SEND_TASK_ROWS = env.int("NOTIFICATION_SEND_TASK_ROWS", default=100)
+NOTIFICATION_SEND_BATCH_SIZE = env.int("NOTIFICATION_SEND_BATCH_SIZE", default=20)
 SURVEY_DELAY_DAYS = env.int("SURVEY_DELAY_DAYS", default=7)
 SURVEY_TOKEN_MAX_AGE_DAYS = env.int("SURVEY_TOKEN_MAX_AGE_DAYS", default=30)
 REPURCHASE_LEAD_DAYS = env.int("REPURCHASE_LEAD_DAYS", default=5)

@@ -19,8 +19,11 @@ What it does, per worker setting:
 
 ``--modes sweep`` instead commits the rows first, drops their tasks (a broker restart)
 and times ``notification_sweep``, which enqueues ``crm.notification_send_batch`` tasks of
-``--batch-size`` rows: each chunk is claimed in one UPDATE, sent over the worker's one SMTP
-connection and marked sent in one UPDATE (two COMMITs per chunk instead of one per e-mail).
+``--task-rows`` rows (``NOTIFICATION_SEND_TASK_ROWS``); the worker sends a task's rows in
+chunks of ``--batch-size`` (``NOTIFICATION_SEND_BATCH_SIZE``): each chunk is claimed in
+one UPDATE, sent over the worker's one SMTP connection and marked sent in one UPDATE (two
+COMMITs per chunk instead of one per e-mail). Both settings reach the worker and this
+process alike.
 
 Baseline: the same rows rendered by the app (``notification_message``, same headers and
 body, so the same size) sent by a plain ``smtplib`` loop over one connection to the same
@@ -472,7 +475,8 @@ def run_outbox(
     if mode == "sweep":
         atomic.__exit__(None, None, None)
         notifications_reset_queue(redis_url=redis_url, queue=queue)
-        result["batch_size"] = int(getattr(settings_module(), "NOTIFICATION_SEND_BATCH_SIZE", 20))
+    result["batch_size"] = int(settings_module().NOTIFICATION_SEND_BATCH_SIZE)
+    result["task_rows"] = int(settings_module().NOTIFICATION_SEND_TASK_ROWS)
     worker = Worker(pool=pool, concurrency=concurrency, queue=queue, env=env, profile=profile)
     committed = False
     with bench_lock() as waited:
@@ -576,7 +580,8 @@ def main() -> None:
         default="commit,sweep",
         help="commit: one task per row from the on-commit hooks; sweep: batch tasks",
     )
-    parser.add_argument("--batch-size", type=int, default=20, help="rows per sweep task")
+    parser.add_argument("--batch-size", type=int, default=20, help="rows per claim/commit chunk")
+    parser.add_argument("--task-rows", type=int, default=100, help="rows per batch task")
     parser.add_argument("--timeout", type=float, default=240, help="max seconds per run")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument(
@@ -609,7 +614,11 @@ def main() -> None:
     import django
 
     django.setup()
+    # the worker reads them from its environment (worker_env), this process from settings
+    os.environ["NOTIFICATION_SEND_BATCH_SIZE"] = str(args.batch_size)
+    os.environ["NOTIFICATION_SEND_TASK_ROWS"] = str(args.task_rows)
     settings_module().NOTIFICATION_SEND_BATCH_SIZE = args.batch_size
+    settings_module().NOTIFICATION_SEND_TASK_ROWS = args.task_rows
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

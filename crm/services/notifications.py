@@ -248,13 +248,14 @@ def notification_enqueue(*, notification_id: int) -> bool:
 
 
 def notification_enqueue_many(*, notification_ids: list[int]) -> int:
-    """Enqueue rows in batches of NOTIFICATION_SEND_BATCH_SIZE (one task per batch, one
-    Celery round-trip per batch instead of per e-mail); a batch of one is the plain
-    per-row task. On a broker failure the rows of that batch are left to the sweep.
-    Returns how many rows were enqueued."""
+    """Enqueue rows in tasks of NOTIFICATION_SEND_TASK_ROWS (one Celery message per task
+    instead of per e-mail; the task sends them in chunks of NOTIFICATION_SEND_BATCH_SIZE,
+    see ``notification_send_batch``); a task of one row is the plain per-row task. On a
+    broker failure the rows of that task are left to the sweep. Returns how many rows
+    were enqueued."""
     from crm.tasks import notification_send_batch_task
 
-    size = max(int(_setting("NOTIFICATION_SEND_BATCH_SIZE", 20)), 1)
+    size = max(int(_setting("NOTIFICATION_SEND_TASK_ROWS", 100)), 1)
     enqueued = 0
     for start in range(0, len(notification_ids), size):
         chunk = notification_ids[start : start + size]

@@ -62,6 +62,29 @@ def test_the_batch_goes_by_chunks_of_the_batch_size(customer, mailoutbox, settin
     assert len(mailoutbox) == 5
 
 
+def test_the_sweep_hands_over_task_rows_and_the_task_commits_by_chunks(
+    customer, mailoutbox, settings, monkeypatch
+):
+    # given: tasks of 5 rows, chunks of 2 (the duplicate window of a crash stays 2)
+    settings.NOTIFICATION_SEND_TASK_ROWS = 5
+    settings.NOTIFICATION_SEND_BATCH_SIZE = 2
+    ids = [order_notification(customer, n).pk for n in range(7)]
+    from crm.tasks import notification_send_batch_task
+
+    tasks: list[list[int]] = []
+    monkeypatch.setattr(notification_send_batch_task, "delay", lambda ids: tasks.append(ids))
+
+    # when: the sweep finds them
+    assert notification_sweep(now=timezone.now() + timedelta(minutes=6)) == 7
+
+    # then: two tasks (5 + 2 rows), and the first sends its rows in three chunks
+    assert tasks == [ids[:5], ids[5:]]
+    with CaptureQueriesContext(connection) as ctx:
+        assert notification_send_batch(notification_ids=tasks[0]) == {"sent": 5}
+    assert _statements(ctx) == ["UPDATE", "SELECT", "WITH"] * 3
+    assert len(mailoutbox) == 5
+
+
 def test_nobody_sends_a_row_another_sender_holds(customer, mailoutbox):
     rows = [order_notification(customer, n) for n in range(3)]
     ids = [row.pk for row in rows]

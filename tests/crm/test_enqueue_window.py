@@ -123,7 +123,7 @@ def test_eager_celery_has_no_window(published, monkeypatch):
 def test_concurrent_sweeps_enqueue_each_waiting_row_once(published, settings):
     # given 60 rows left to the window's sweep (one process's window, many sweeps racing:
     # one per process and window, plus beat's)
-    settings.NOTIFICATION_SEND_BATCH_SIZE = 5
+    settings.NOTIFICATION_SEND_TASK_ROWS = 5
     customer = CustomerFactory.create()
     rows = [_queue(customer, n) for n in range(1, 62)][1:]
 

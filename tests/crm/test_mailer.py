@@ -242,7 +242,7 @@ def test_a_batch_delivered_twice_sends_each_row_once(customer, mailoutbox):
 
 
 def test_the_sweep_enqueues_batches(customer, mailoutbox, settings, monkeypatch):
-    settings.NOTIFICATION_SEND_BATCH_SIZE = 2
+    settings.NOTIFICATION_SEND_TASK_ROWS = 2
     rows = [order_notification(customer, n) for n in range(5)]  # no commit hooks run: all pending
     batches: list[list[int]] = []
     singles: list[int] = []

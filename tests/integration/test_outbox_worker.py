@@ -196,7 +196,7 @@ def test_lost_tasks_swept_in_batches_twice_to_two_workers_give_each_email_once(
     worker_queue, smtp_sink, settings
 ):
     # given: 60 committed rows whose tasks were lost (the broker restarted empty)
-    settings.NOTIFICATION_SEND_BATCH_SIZE = 7
+    settings.NOTIFICATION_SEND_TASK_ROWS = 7
     customers = [CustomerFactory.create(email=f"b{i}@example.com") for i in range(12)]
     ids = [
         _queue(customers[i // 5], f"order:{2000 + i // 5}:{KINDS[i % 5]}", kind=KINDS[i % 5]).pk
