@@ -27,7 +27,8 @@ process alike.
 
 Baseline: the same rows rendered by the app (``notification_message``, same headers and
 body, so the same size) sent by a plain ``smtplib`` loop over one connection to the same
-sink, timed the same way.
+sink, timed the same way, after each round of runs (``--repeat N`` rounds); each run's
+ratio is taken against its own round's baseline.
 
 ``BENCH_WORKER_ROOT=<dir>`` runs the worker from another checkout of the project (e.g. a
 ``git archive`` of the previous commit) to measure "before"; the producer stays this tree.
@@ -588,6 +589,9 @@ def main() -> None:
         "--profile", action="store_true", help="one more solo worker run under pyinstrument"
     )
     parser.add_argument("--keep-db", action="store_true", help="do not recreate the database")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds of runs, each with its own baseline"
+    )
     args = parser.parse_args()
     # SIGTERM (``timeout``, Ctrl-C from a wrapper) runs the finally blocks: no orphan worker.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -634,28 +638,56 @@ def main() -> None:
     try:
         settings = [p for p in args.pools.split(",") if p]
         modes = [m for m in args.modes.split(",") if m]
-        for mode, setting in [(m, p) for m in modes for p in settings]:
-            pool, _, conc = setting.partition(":")
-            run = run_outbox(
-                count=args.count,
-                pool=pool,
-                concurrency=int(conc or 1),
-                sink=sink,
-                db_url=db_url,
-                redis_url=redis_url,
-                queue=queue,
-                timeout=args.timeout,
-                mode=mode,
+        report["baselines"] = []
+        # Each round ends with its own smtplib baseline, and its runs' ratios are taken
+        # against that one: on a machine whose speed drifts between minutes, a ratio of
+        # two measurements far apart would measure the drift.
+        for round_no in range(1, args.repeat + 1):
+            round_runs = []
+            for mode, setting in [(m, p) for m in modes for p in settings]:
+                pool, _, conc = setting.partition(":")
+                run = run_outbox(
+                    count=args.count,
+                    pool=pool,
+                    concurrency=int(conc or 1),
+                    sink=sink,
+                    db_url=db_url,
+                    redis_url=redis_url,
+                    queue=queue,
+                    timeout=args.timeout,
+                    mode=mode,
+                )
+                run["round"] = round_no
+                round_runs.append(run)
+                report["runs"].append(run)
+                print(
+                    f"[{round_no}] outbox+worker {mode} {pool}:{run['concurrency']}: "
+                    f"{run['per_second']} e-mails/s "
+                    f"({run['seconds']} s, enqueue {run['enqueue_seconds']} s, worker CPU "
+                    f"{run['worker_cpu_ms_per_email']} ms/e-mail, load {run['load_avg_1m']}) "
+                    f"ok={run['ok']}",
+                    flush=True,
+                )
+            if args.no_baseline:
+                continue
+            base = run_smtplib(
+                count=args.count, sink=sink, redis_url=redis_url, queue=queue, timeout=args.timeout
             )
-            report["runs"].append(run)
+            base["round"] = round_no
+            report["baselines"].append(base)
+            report["smtplib"] = base
             print(
-                f"outbox+worker {mode} {pool}:{run['concurrency']}: "
-                f"{run['per_second']} e-mails/s "
-                f"({run['seconds']} s, enqueue {run['enqueue_seconds']} s, worker CPU "
-                f"{run['worker_cpu_ms_per_email']} ms/e-mail, load {run['load_avg_1m']}) "
-                f"ok={run['ok']}",
+                f"[{round_no}] smtplib loop, one connection: {base['per_second']} e-mails/s "
+                f"({base['seconds']} s, {base['avg_message_bytes']} B/message) ok={base['ok']}",
                 flush=True,
             )
+            for run in round_runs:
+                run["ratio"] = round(run["per_second"] / base["per_second"], 3)
+                print(
+                    f"[{round_no}] ratio {run['mode']} {run['pool']}:{run['concurrency']}: "
+                    f"{run['ratio']}",
+                    flush=True,
+                )
         if args.profile:
             profile = RESULTS / f"email-worker-profile-{stamp}.txt"
             run = run_outbox(
@@ -673,19 +705,6 @@ def main() -> None:
             run["profile"] = str(profile.relative_to(ROOT))
             report["profile_run"] = run
             print(f"profiled solo run: {run['per_second']} e-mails/s -> {run['profile']}")
-        if not args.no_baseline:
-            base = run_smtplib(
-                count=args.count, sink=sink, redis_url=redis_url, queue=queue, timeout=args.timeout
-            )
-            report["smtplib"] = base
-            print(
-                f"smtplib loop, one connection: {base['per_second']} e-mails/s "
-                f"({base['seconds']} s, {base['avg_message_bytes']} B/message) ok={base['ok']}",
-                flush=True,
-            )
-            for run in report["runs"]:
-                run["ratio"] = round(run["per_second"] / base["per_second"], 3)
-                print(f"ratio {run['mode']} {run['pool']}:{run['concurrency']}: {run['ratio']}")
     finally:
         sink.stop()
         import redis
