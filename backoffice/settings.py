@@ -273,7 +273,8 @@ OUTBOUND_WEBHOOK_RETRY_BACKOFF = env.int("OUTBOUND_WEBHOOK_RETRY_BACKOFF", defau
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # DRF's session authentication, minus staff sessions that owe a 2FA code
+        "backoffice.authentication.StaffSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

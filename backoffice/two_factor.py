@@ -4,7 +4,8 @@ The admin login takes two steps. The first is the password, as before (django-ax
 counts the failures). A user with an authenticator app is then asked, on a second page,
 for its 6-digit code or for one of the 10 backup codes, and is logged in only once the
 code is right: until then the session holds no more than a pending marker, so the
-password alone opens neither the admin nor the session-authenticated API. A wrong code
+password alone opens neither the admin nor the session-authenticated API (see also
+``backoffice.authentication`` for a session opened before 2FA was set up). A wrong code
 counts as a failed login for django-axes, and each device also throttles its own
 failures (django-otp doubles the wait after each one).
 

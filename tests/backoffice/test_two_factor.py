@@ -205,6 +205,30 @@ def test_a_password_only_session_of_a_user_with_a_device_must_give_the_code(clie
     assert client.get("/admin/").status_code == 200
 
 
+def test_the_api_refuses_a_session_that_owes_the_code_and_takes_it_once_verified(
+    client, staff, device
+):
+    client.force_login(staff)  # a session from before the device was set up
+
+    assert client.get("/api/orders/").status_code in (401, 403)
+
+    client.post(VERIFY, {"code": code(device.bin_key)})
+    assert client.get("/api/orders/").status_code == 200
+
+
+def test_the_api_takes_a_password_session_of_staff_without_2fa(client, staff):
+    client.force_login(staff)
+
+    assert client.get("/api/orders/").status_code == 200
+
+
+@override_settings(STAFF_2FA_REQUIRED=True)
+def test_when_required_the_api_refuses_a_session_without_a_device(client, staff):
+    _password(client)
+
+    assert client.get("/api/orders/").status_code in (401, 403)
+
+
 # --- policy ---------------------------------------------------------------------------
 
 
