@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.authentication import SessionScheme
 from rest_framework.authentication import SessionAuthentication
 
 
@@ -30,3 +31,10 @@ class StaffSessionAuthentication(SessionAuthentication):
         if settings.STAFF_2FA_REQUIRED or staff_2fa_on(user=user):
             return None
         return found
+
+
+class StaffSessionScheme(SessionScheme):
+    """The same session cookie in the OpenAPI schema (drf-spectacular matches the exact
+    class, so the subclass needs its own extension; registered by being defined)."""
+
+    target_class = "backoffice.authentication.StaffSessionAuthentication"
