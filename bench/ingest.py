@@ -58,6 +58,7 @@ import socket
 import statistics
 import subprocess
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -320,6 +321,24 @@ def cpu_snapshot(server_sid: int | None = None, dbname: str = "") -> dict[str, f
         fields = [int(x) for x in fh.readline().split()[1:]]
     idle = fields[3] + fields[4]
     snap = {"machine_busy": (sum(fields[:8]) - idle) / _TICK, "postgres": 0.0, "server": 0.0}
+    for pid, comm, rest in _processes():
+        used = (int(rest[11]) + int(rest[12])) / _TICK  # utime + stime
+        if comm == "postgres":
+            title = _title(pid)
+            if title is None:
+                continue
+            if not title.startswith("postgres: "):  # the postmaster, + its reaped children
+                snap["postgres"] += used + (int(rest[13]) + int(rest[14])) / _TICK
+            elif _postgres_counts(title, dbname):
+                snap["postgres"] += used
+        elif server_sid is not None and int(rest[3]) == server_sid:  # session id
+            snap["server"] += used
+    return snap
+
+
+def _processes() -> Iterator[tuple[str, str, list[str]]]:
+    """Every process in /proc: its pid, command name and the fields of its stat line after
+    the name (state first)."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -328,28 +347,31 @@ def cpu_snapshot(server_sid: int | None = None, dbname: str = "") -> dict[str, f
                 stat = fh.read()
         except OSError:
             continue
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-        rest = stat[stat.rindex(")") + 2 :].split()
-        used = (int(rest[11]) + int(rest[12])) / _TICK  # utime + stime
-        if comm == "postgres":
-            if _postgres_counts(entry, dbname):
-                snap["postgres"] += used
-            if _is_postmaster(entry):  # + its reaped children's CPU
-                snap["postgres"] += (int(rest[13]) + int(rest[14])) / _TICK
-        elif server_sid is not None and int(rest[3]) == server_sid:  # session id
-            snap["server"] += used
-    return snap
+        yield (
+            entry,
+            stat[stat.index("(") + 1 : stat.rindex(")")],
+            stat[stat.rindex(")") + 2 :].split(),
+        )
+
+
+def _title(pid: str) -> str | None:
+    """The process title (a PostgreSQL backend's names its database), None once gone."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return None
 
 
 _BACKGROUND = ("checkpointer", "background writer", "walwriter", "autovacuum", "logical rep")
 
 
-def _is_postmaster(pid: str) -> bool:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return not fh.read().startswith(b"postgres: ")
-    except OSError:
-        return False
+def _postgres_counts(title: str, dbname: str) -> bool:
+    """A backend of ``dbname``, or one of the server's own background processes."""
+    # "postgres: [cluster: ]walwriter" or "postgres: [cluster: ]user db host(port) state"
+    return any(f": {name}" in title for name in _BACKGROUND) or (
+        bool(dbname) and f" {dbname} " in title
+    )
 
 
 def backends_settle(dbname: str, count: int, timeout: float = 5.0) -> None:
@@ -364,35 +386,12 @@ def backend_count(dbname: str) -> int:
     """Live backends of ``dbname``, plus any PostgreSQL process that has ended and is not
     reaped yet (a zombie has no title: it may be one of them)."""
     n = 0
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    stat = fh.read()
-                with open(f"/proc/{entry}/cmdline", "rb") as fh:
-                    title = fh.read().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if stat[stat.index("(") + 1 : stat.rindex(")")] != "postgres":
-                continue
-            ended = stat[stat.rindex(")") + 2] in "ZX" or not title
-            n += ended or (title.startswith("postgres: ") and f" {dbname} " in title)
+    for pid, comm, rest in _processes():
+        if comm != "postgres" or (title := _title(pid)) is None:
+            continue
+        ended = rest[0] in "ZX" or not title
+        n += ended or (title.startswith("postgres: ") and f" {dbname} " in title)
     return n
-
-
-def _postgres_counts(pid: str, dbname: str) -> bool:
-    """A backend of ``dbname``, or one of the server's own background processes."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            title = fh.read().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return False
-    if not title.startswith("postgres: "):
-        return True  # the postmaster
-    # "postgres: [cluster: ]walwriter" or "postgres: [cluster: ]user db host(port) state"
-    return any(f": {name}" in title for name in _BACKGROUND) or (
-        bool(dbname) and f" {dbname} " in title
-    )
 
 
 def cpu_per_order(
