@@ -23,11 +23,11 @@ class StaffSessionAuthentication(SessionAuthentication):
         found = super().authenticate(request)
         if found is None:
             return None
-        user = found[0]
-        if not user.is_staff or getattr(request._request.user, "otp_device", None) is not None:
-            return found
-        from backoffice.two_factor import staff_2fa_on
+        from backoffice.two_factor import session_verified, staff_2fa_on
 
+        user = found[0]
+        if not user.is_staff or session_verified(request._request):
+            return found
         if settings.STAFF_2FA_REQUIRED or staff_2fa_on(user=user):
             return None
         return found

@@ -208,7 +208,8 @@ OPEN_VIEWS = {
 ENROL_VIEW = ("staff_2fa", "enable")
 
 
-def _verified(request: HttpRequest) -> bool:
+def session_verified(request: HttpRequest) -> bool:
+    """Whether a device verified this session (django_otp's OTPMiddleware sets it)."""
     return getattr(request.user, "otp_device", None) is not None
 
 
@@ -232,7 +233,7 @@ class StaffTwoFactorMiddleware:
         if (match.namespace, match.url_name) in OPEN_VIEWS:
             return None
         user = request.user
-        if not (user.is_authenticated and user.is_staff) or _verified(request):
+        if not (user.is_authenticated and user.is_staff) or session_verified(request):
             return None
         query = urlencode({"next": request.get_full_path()}, safe="/")
         if staff_2fa_on(user=user):
@@ -327,7 +328,7 @@ def _user_to_verify(request: HttpRequest) -> tuple[Any, str] | None:
     if pending and time.time() - pending["at"] < PENDING_SECONDS:
         user = users.filter(pk=pending["user"]).first()
         return (user, pending["backend"]) if user else None
-    if request.user.is_authenticated and not _verified(request):
+    if request.user.is_authenticated and not session_verified(request):
         user = users.filter(pk=request.user.pk).first()
         if user and staff_2fa_on(user=user):
             return user, request.session[BACKEND_SESSION_KEY]
@@ -340,7 +341,7 @@ def verify_view(request: HttpRequest) -> HttpResponseBase:
     """The second step of the login: the code from the app, or a backup code."""
     found = _user_to_verify(request)
     if found is None:
-        if request.user.is_authenticated and _verified(request):
+        if request.user.is_authenticated and session_verified(request):
             return HttpResponseRedirect(_next_url(request))
         query = urlencode({"next": _next_url(request)}, safe="/")
         return HttpResponseRedirect(f"{reverse('admin:login')}?{query}")
