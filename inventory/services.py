@@ -200,7 +200,6 @@ def _reserve_lines(
         levels.sort(key=lambda c: (c[3], c[4], c[1]))  # warehouse priority, code, id
 
     reservations: list[Reservation] = []
-    movements: list[StockMovement] = []
     deltas: dict[int, int] = defaultdict(int)
     for line in todo:
         q = line.quantity
@@ -219,23 +218,12 @@ def _reserve_lines(
                     quantity=q,
                 )
             )
-            movements.append(
-                StockMovement(
-                    product_id=line.product_id,
-                    warehouse_id=warehouse_id,
-                    reserved_delta=q,
-                    reason=Reason.RESERVE,
-                    actor_id=actor_id,
-                    order_id=order_id,
-                    order_line_id=line.order_line_id,
-                )
-            )
             break
     if not deltas:
         return result
     now = timezone.now()
     if connection.vendor == "postgresql":
-        for reservation in _reserve_write_pg(deltas, reservations, movements, now=now):
+        for reservation in _reserve_write_pg(deltas, reservations, actor_id=actor_id, now=now):
             result[reservation.order_line_id] = reservation
         return result
     # Still a conditional UPDATE: it can only fail if a level changed without its lock,
@@ -251,7 +239,18 @@ def _reserve_lines(
         raise ConflictError(_("Stock changed while it was being reserved; try again."))
     for reservation in Reservation.objects.bulk_create(reservations):
         result[reservation.order_line_id] = reservation
-    StockMovement.objects.bulk_create(movements)
+    StockMovement.objects.bulk_create(
+        StockMovement(
+            product_id=r.product_id,
+            warehouse_id=r.warehouse_id,
+            reserved_delta=r.quantity,
+            reason=Reason.RESERVE,
+            actor_id=actor_id,
+            order_id=order_id,
+            order_line_id=r.order_line_id,
+        )
+        for r in reservations
+    )
     return result
 
 
@@ -274,47 +273,57 @@ def _candidate_levels_locked(product_ids: list[int]) -> list[tuple[Any, ...]]:
 
 
 def _reserve_write_pg(
-    deltas: dict[int, int],
-    reservations: list[Reservation],
-    movements: list[StockMovement],
-    *,
-    now: Any,
+    deltas: dict[int, int], reservations: list[Reservation], *, actor_id: int | None, now: Any
 ) -> list[Reservation]:
     """The levels' conditional UPDATE, the reservations and their ledger rows in one
     statement (PostgreSQL's data-modifying CTEs): the hot path's writes in one round trip
-    instead of three ORM statements. Returns the reservations with their ids."""
-    level_rows = ", ".join(["(%s::bigint, %s::integer)"] * len(deltas))
-    reservation_rows = ", ".join(["(%s, %s, %s, %s, %s, 0, %s, %s, %s)"] * len(reservations))
-    movement_rows = ", ".join(["(%s, %s, 0, %s, %s, %s, %s, %s, '', '', %s)"] * len(movements))
+    instead of three ORM statements; each reservation's RESERVE movement is made from
+    the reservation row itself. Returns the reservations with their ids.
+
+    The rows travel as arrays (``unnest``), so the statement's text and its 15
+    parameters are the same for any number of lines: psycopg parses it once per process
+    (it re-parsed the former one, with 55 parameters for 3 lines, on every order)."""
+    order_id = reservations[0].order_id
     sql = f"""
         WITH levels AS (
             UPDATE {StockLevel._meta.db_table} AS s
             SET reserved = s.reserved + d.q, updated_at = %s
-            FROM (VALUES {level_rows}) AS d (id, q)
+            FROM unnest(%s::bigint[], %s::integer[]) AS d (id, q)
             WHERE s.id = d.id AND s.on_hand >= s.reserved + d.q
             RETURNING s.id
         ), reservations AS (
             INSERT INTO {Reservation._meta.db_table} (order_id, order_line_id, product_id,
                 warehouse_id, quantity, shipped_quantity, status, created_at, updated_at)
-            VALUES {reservation_rows}
-            RETURNING id, order_line_id
+            SELECT %s, r.line, r.product, r.warehouse, r.q, 0, %s, %s, %s
+            FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::integer[])
+                AS r (line, product, warehouse, q)
+            RETURNING id, order_line_id, product_id, warehouse_id, quantity
         ), movements AS (
             INSERT INTO {StockMovement._meta.db_table} (product_id, warehouse_id,
                 on_hand_delta, reserved_delta, reason, actor_id, order_id, order_line_id,
                 reference, note, created_at)
-            VALUES {movement_rows}
+            SELECT product_id, warehouse_id, 0, quantity, %s, %s, %s, order_line_id, '', '', %s
+            FROM reservations
         )
         SELECT (SELECT count(*) FROM levels), id, order_line_id FROM reservations
-    """  # noqa: S608 - only placeholders and table names from the models are formatted in
-    params: list[Any] = [now]
-    for level_id, q in deltas.items():
-        params += [level_id, q]
-    for r in reservations:
-        params += [r.order_id, r.order_line_id, r.product_id, r.warehouse_id, r.quantity]
-        params += [str(ACTIVE), now, now]
-    for m in movements:
-        params += [m.product_id, m.warehouse_id, m.reserved_delta, str(m.reason), m.actor_id]
-        params += [m.order_id, m.order_line_id, now]
+    """  # noqa: S608 - only table names from the models are formatted in
+    params: list[Any] = [
+        now,
+        list(deltas),
+        list(deltas.values()),
+        order_id,
+        str(ACTIVE),
+        now,
+        now,
+        [r.order_line_id for r in reservations],
+        [r.product_id for r in reservations],
+        [r.warehouse_id for r in reservations],
+        [r.quantity for r in reservations],
+        str(Reason.RESERVE),
+        actor_id,
+        order_id,
+        now,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
