@@ -8,10 +8,13 @@ to the retry, which sends it once.
 from __future__ import annotations
 
 from datetime import timedelta
+from email.policy import compat32
 
 import pytest
 from django.core.mail.backends.smtp import EmailBackend
 from django.utils import timezone
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from crm.models import Notification
 from crm.services import (
@@ -19,8 +22,12 @@ from crm.services import (
     notification_send,
     notification_sweep,
 )
-from crm.services.mailer import mail_connection_close
-from crm.services.notifications import NotificationSendError, notification_send_batch
+from crm.services.mailer import _SMTP_POLICY, mail_connection_close, mime_bytes
+from crm.services.notifications import (
+    NotificationSendError,
+    notification_message,
+    notification_send_batch,
+)
 from crm.tasks import notification_send_batch_task, notification_send_task
 from tests.factories.crm import order_notification
 from tests.integration.worker import SmtpSink
@@ -279,3 +286,41 @@ def test_a_broker_down_during_the_sweep_leaves_the_batch_pending(customer, setti
     monkeypatch.setattr(notification_send_batch_task, "delay", broker_down)
     assert notification_sweep(now=timezone.now() + timedelta(minutes=6)) == 0
     assert set(Notification.objects.values_list("status", flat=True)) == {"pending"}
+
+
+# --- the bytes on the wire -------------------------------------------------------------
+
+HEADER_NAMES = st.sampled_from(
+    ["Subject", "From", "To", "Message-ID", "Content-Type", "X-Retaguarda-Notification"]
+)
+
+
+@given(name=HEADER_NAMES, value=st.text(alphabet=st.characters(codec="ascii"), max_size=120))
+@example(name="Subject", value="")
+@example(name="Subject", value="  leading and trailing  \t")
+@example(name="Subject", value="=?utf-8?q?looks_encoded?=")
+@example(name="Subject", value="x" * 70)
+@example(name="Subject", value="x" * 71)
+@example(name="Subject", value="line\r\nbreak")
+def test_the_short_header_policy_writes_what_compat32_writes(name, value):
+    assert _folded(_SMTP_POLICY, name, value) == _folded(
+        compat32.clone(linesep="\r\n"), name, value
+    )
+
+
+def _folded(policy, name, value):
+    """The header's bytes, or the error (compat32 refuses some values)."""
+    try:
+        return policy.fold_binary(name, value)
+    except Exception as exc:
+        return type(exc), str(exc)
+
+
+@pytest.mark.parametrize("subject", ["Pedido 1001 enviado", "Seu pedido nº 1001 está a caminho"])
+def test_a_status_email_goes_out_as_djangos_backend_would_write_it(customer, subject):
+    message = notification_message(order_notification(customer, 1))
+    message.subject = subject
+    mime = message.message()
+    mime.set_boundary("===============fixed==")
+
+    assert mime_bytes(mime) == mime.as_bytes(linesep="\r\n")
