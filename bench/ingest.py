@@ -9,6 +9,7 @@ benchmark lock with flock (docs/benchmarks.md has the exact commands):
     .venv/bin/python bench/ingest.py --profile 300  # pyinstrument over 300 in-process orders
     .venv/bin/python bench/ingest.py --overhead     # CPU of a request that stores no order
     .venv/bin/python bench/ingest.py --phases 300   # CPU per order by hot-path function
+    .venv/bin/python bench/ingest.py --instructions 30  # instructions per order (callgrind)
     .venv/bin/python bench/ingest.py --app-only --statements  # diagnosis: no pgbench steps,
                                                     # top statements per step
 
@@ -1090,6 +1091,66 @@ def profile(args: argparse.Namespace) -> None:
     _flush_redis()
 
 
+# Instructions per order (``--instructions``): valgrind's callgrind counts the
+# instructions this process executes, not seconds, so the count does not move with the
+# machine's speed or load: an A/B of a Python-side change reads the same within ~2 % run
+# to run (the outbox's 1-second burst window, in wall time, moves a few Redis publishes),
+# where CPU seconds on this machine drift by 30-60 % within the hour. PostgreSQL's side
+# (another process) is not counted.
+CALLGRIND_ENV = "RG_BENCH_UNDER_CALLGRIND"
+
+
+def instructions(args: argparse.Namespace) -> None:
+    """Re-run this script under callgrind: warm up, zero the counters, post N orders
+    in-process (Django's test client: the middleware and view gunicorn runs), dump; print
+    the instructions per order. ``--db`` lets two runs (two checkouts) go side by side."""
+    if os.environ.get(CALLGRIND_ENV):
+        _instructions_measured(args)
+        return
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    out = RESULTS / f"callgrind-ingest-{stamp}-{os.getpid()}"
+    cmd = [
+        "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p",
+        sys.executable, os.path.abspath(__file__),
+        "--instructions", str(args.instructions), "--db", DB_NAME,
+    ]  # fmt: skip
+    proc = subprocess.run(
+        cmd, env={**os.environ, CALLGRIND_ENV: "1"}, capture_output=True, text=True, check=False
+    )
+    dumps = [p for p in RESULTS.glob(f"{out.name}.*") if "dump measured" in p.read_text()[:2000]]
+    if proc.returncode != 0 or not dumps:
+        raise SystemExit(f"callgrind run failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    summary = re.search(r"^summary: (\d+)", dumps[0].read_text(), re.M)
+    if summary is None:
+        raise SystemExit(f"no instruction count in {dumps[0]}")
+    total = int(summary.group(1))
+    for p in RESULTS.glob(f"{out.name}.*"):
+        p.unlink()
+    print(
+        f"{args.instructions} orders in-process: {total / args.instructions / 1e6:.2f} M "
+        f"instructions per order ({total:,} in all; {ROOT.name} at {_git_head()})"
+    )
+
+
+def _instructions_measured(args: argparse.Namespace) -> None:
+    client, rng = in_process_client(11)
+    for i in range(20):
+        capture_order(client, key=f"W{i}", serial=200 + i, products=line_products(rng, False))
+    pid = str(os.getpid())
+    subprocess.run(["callgrind_control", "-z", pid], check=True, capture_output=True)
+    for i in range(args.instructions):
+        capture_order(client, key=f"I{i}", serial=400_000 + i, products=line_products(rng, False))
+    subprocess.run(["callgrind_control", "-d", "measured", pid], check=True, capture_output=True)
+
+
+def _git_head() -> str:
+    proc = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    )
+    return proc.stdout.strip() or "?"
+
+
 # Where the CPU of one order goes, by function of the hot path (``--phases``): each is
 # wrapped to add up its own process CPU time (time.process_time: this process only, no
 # waiting). Nested functions are included in their callers; "all SQL" is every
@@ -1262,6 +1323,10 @@ def main() -> None:
     )
     parser.add_argument("--phases", type=int, default=0, help="CPU per hot-path function, N orders")
     parser.add_argument(
+        "--instructions", type=int, default=0, metavar="N",
+        help="instructions per order over N in-process orders, counted by valgrind's callgrind",
+    )  # fmt: skip
+    parser.add_argument(
         "--gap-probe", type=int, default=0, metavar="US",
         help="pgbench alone: the script as is vs. with a pause of US microseconds per statement",
     )  # fmt: skip
@@ -1278,6 +1343,8 @@ def main() -> None:
         overhead(args)
     elif args.phases:
         phases(args)
+    elif args.instructions:
+        instructions(args)
     elif args.gap_probe:
         gap_probe(args)
     else:
