@@ -4,8 +4,8 @@ The store's order webhooks and the carriers' tracking webhooks are signed
 machine-to-machine POSTs: no browser session, user, CSRF token, flash message, admin
 login or frame. Every one of them nonetheless paid for the admin's stack (sessions,
 CSRF, authentication, OTP, staff 2FA, messages, clickjacking, simple-history's request
-hook, django-axes, WhiteNoise): about 8 % of the Python an order costs on the ingest
-path (docs/benchmarks.md, "A short middleware chain for webhooks").
+hook, django-axes, WhiteNoise): 4-6 % of the instructions an ingested order costs in
+gunicorn (docs/benchmarks.md, Ingest, "fifth session").
 
 ``WebhookChainMiddleware`` goes first in ``MIDDLEWARE``. A request whose path starts
 with one of ``WEBHOOK_PATH_PREFIXES`` leaves the full chain there and runs through

@@ -89,7 +89,7 @@ MIDDLEWARE = [
 
 # The store's and the carriers' webhooks are signed machine-to-machine POSTs: no
 # session, user, CSRF token, messages or admin login. Requests under these paths run
-# through WEBHOOK_MIDDLEWARE only (backoffice/middleware.py; ~8 % of an order's Python).
+# through WEBHOOK_MIDDLEWARE only (backoffice/middleware.py; 4-6 % of an order's Python).
 # Only middleware without view/exception/template-response hooks can go here.
 WEBHOOK_PATH_PREFIXES = ["/api/webhooks/", "/api/logistics/tracking/"]
 WEBHOOK_MIDDLEWARE = [
