@@ -22,11 +22,16 @@ What a run does:
 3. per concurrency step, N load-generator processes (http.client, keep-alive where the
    server offers it) post signed ``order.created`` webhooks in the Retaguarda format,
    each order with 3 lines and a new customer with a valid CPF, bounded in count and
-   time; then pgbench runs ``bench/ingest_pgbench.sql`` (the statements one order
-   issues, captured from the app) with the same number of clients for the same time;
-   before every step (app or pgbench) ``bench.common.quiesce`` runs VACUUM (ANALYZE),
-   CHECKPOINT and sync, and each step records CPU milliseconds per order by process
-   group (gunicorn, PostgreSQL, load generator or pgbench, other) from /proc;
+   time; and pgbench runs ``bench/ingest_pgbench.sql`` (the statements one order
+   issues, captured from the app) with the same number of clients for the same time.
+   The two alternate in ``--slices`` slices of the step's time (default 4, in the
+   order app, pgbench, pgbench, app, ...), and each side's slices are added up: the
+   machine is shared and its speed drifts by tens of percent within minutes, and
+   interleaving puts a drift on both sides of the ratio instead of one
+   (``--slices 1`` is the earlier app-then-pgbench). Before every slice
+   ``bench.common.quiesce`` runs VACUUM (ANALYZE), CHECKPOINT and sync, and each
+   records CPU milliseconds per order by process group (gunicorn, PostgreSQL, load
+   generator or pgbench, other) from /proc;
 4. checks that the orders stored equal the 2xx acks and that the stock levels still
    agree with the ledger (``check_stock_ledger``), and prints the table.
 
@@ -395,18 +400,27 @@ def backend_count(dbname: str) -> int:
     return n
 
 
-def cpu_per_order(
-    before: dict[str, float], after: dict[str, float], n: int, **extra: float
-) -> dict:
-    """Milliseconds of CPU per order by part; "other" is the rest of the machine's busy
-    time (the load generator or pgbench when not given, other work on the machine)."""
-    if not n:
-        return {}
+def cpu_parts(before: dict[str, float], after: dict[str, float], **extra: float) -> dict:
+    """CPU seconds by part between two snapshots; "other" is the rest of the machine's
+    busy time (the load generator or pgbench when not given, other work on the machine)."""
     parts = {k: after[k] - before[k] for k in after}
     parts.update(extra)
     known = sum(v for k, v in parts.items() if k != "machine_busy")
     parts["other"] = max(0.0, parts["machine_busy"] - known)
+    return parts
+
+
+def per_order(parts: dict[str, float], n: int) -> dict:
+    """Milliseconds of CPU per order by part."""
+    if not n:
+        return {}
     return {f"{k}_ms": round(1000 * v / n, 2) for k, v in parts.items()}
+
+
+def cpu_per_order(
+    before: dict[str, float], after: dict[str, float], n: int, **extra: float
+) -> dict:
+    return per_order(cpu_parts(before, after, **extra), n)
 
 
 def statements_reset(dbname: str) -> bool:
@@ -461,7 +475,8 @@ def statements_top(dbname: str, orders: int, limit: int = 12) -> list[dict[str, 
 def client_proc(
     *,
     port: int,
-    step: int,
+    tag: str,
+    serial_base: int,
     index: int,
     count: int,
     hot: bool,
@@ -471,12 +486,14 @@ def client_proc(
     out: Any,
 ) -> None:
     """One client: prebuild its bodies, wait for the others, post until done or out of
-    time; report latencies of 2xx answers and counts of everything else."""
-    rng = random.Random(step * 1000 + index)
+    time; report latencies of 2xx answers and counts of everything else. Order ``seq``
+    has serial ``serial_base + seq`` (its CPF, unique in the run) and key
+    ``B<tag>-<index>-<seq>`` (its ids and e-mail)."""
+    rng = random.Random(serial_base)
     requests = []
     for seq in range(count):
-        serial = step * 10_000_000 + index * 100_000 + seq
-        key = f"B{step}-{index}-{seq}"
+        serial = serial_base + seq
+        key = f"B{tag}-{index}-{seq}"
         body = order_body(key=key, serial=serial, products=line_products(rng, hot), paid=paid)
         requests.append((body, signed_headers(body, f"d-{key}")))
     path = f"/api/webhooks/{CHANNEL_SLUG}/"
@@ -524,7 +541,8 @@ def client_proc(
 def load_step(
     *,
     port: int,
-    step: int,
+    tag: str,
+    serial_base: int,
     clients: int,
     max_orders: int,
     seconds: float,
@@ -543,7 +561,8 @@ def load_step(
             target=client_proc,
             kwargs={
                 "port": port,
-                "step": step,
+                "tag": tag,
+                "serial_base": serial_base + i * per_client,
                 "index": i,
                 "count": per_client,
                 "hot": hot,
@@ -572,6 +591,7 @@ def load_step(
             codes[code] = codes.get(code, 0) + n
     elapsed = max(r["end"] for r in results) - start
     ok = len(latencies)
+    cpu = cpu_parts(cpu0, cpu1, load_generator=sum(r["cpu_s"] for r in results))
     return {
         "clients": clients,
         "acks_2xx": ok,
@@ -586,9 +606,11 @@ def load_step(
         if latencies
         else None,
         "mean_ms": round(1000 * statistics.fmean(latencies), 1) if latencies else None,
-        "cpu_per_order": cpu_per_order(
-            cpu0, cpu1, ok, load_generator=sum(r["cpu_s"] for r in results)
-        ),
+        "cpu_per_order": per_order(cpu, ok),
+        # for merge_app (slices of one step); not written to the results file
+        "_latencies": latencies,
+        "_elapsed": elapsed,
+        "_cpu_s": cpu,
     }
 
 
@@ -631,20 +653,85 @@ def pgbench_step(
     processed = re.search(r"number of transactions actually processed: (\d+)", text)
     if proc.returncode != 0 or tps is None:
         print(text, file=sys.stderr)
+    n = int(processed.group(1)) if processed else 0
+    cpu = cpu_parts(
+        cpu0,
+        cpu1,
+        pgbench=(children1.ru_utime + children1.ru_stime)
+        - (children0.ru_utime + children0.ru_stime),
+    )
     return {
         "tps": float(tps.group(1)) if tps else None,
         "latency_avg_ms": float(latency.group(1)) if latency else None,
         "failed": int(failed.group(1)) if failed else None,
         "returncode": proc.returncode,
         "command": " ".join([*cmd[:-1], dbname]),
-        "cpu_per_order": cpu_per_order(
-            cpu0,
-            cpu1,
-            int(processed.group(1)) if processed else 0,
-            pgbench=(children1.ru_utime + children1.ru_stime)
-            - (children0.ru_utime + children0.ru_stime),
-        ),
+        "processed": n,
+        "cpu_per_order": per_order(cpu, n),
+        "_cpu_s": cpu,
     }
+
+
+def _sum_parts(slices: list[dict[str, Any]]) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for part in slices:
+        for k, v in part["_cpu_s"].items():
+            total[k] = total.get(k, 0.0) + v
+    return total
+
+
+def merge_app(slices: list[dict[str, Any]]) -> dict[str, Any]:
+    """One step's app slices as one measurement: orders over the slices' summed time,
+    percentiles over all their latencies, CPU summed."""
+    latencies = sorted(x for part in slices for x in part["_latencies"])
+    elapsed = sum(part["_elapsed"] for part in slices)
+    ok = len(latencies)
+    codes: dict[str, int] = {}
+    for part in slices:
+        for code, n in part["codes"].items():
+            codes[code] = codes.get(code, 0) + n
+    return {
+        "clients": slices[0]["clients"],
+        "acks_2xx": ok,
+        "processed": sum(part["processed"] for part in slices),
+        "errors": sum(part["errors"] for part in slices),
+        "codes": codes,
+        "elapsed_s": round(elapsed, 2),
+        "orders_per_s": round(ok / elapsed, 1) if elapsed > 0 else 0.0,
+        "p50_ms": round(1000 * latencies[ok // 2], 1) if latencies else None,
+        "p99_ms": round(1000 * latencies[min(ok - 1, int(ok * 0.99))], 1) if latencies else None,
+        "mean_ms": round(1000 * statistics.fmean(latencies), 1) if latencies else None,
+        "cpu_per_order": per_order(_sum_parts(slices), ok),
+        "slices_orders_per_s": [part["orders_per_s"] for part in slices],
+    }
+
+
+def merge_pgbench(slices: list[dict[str, Any]]) -> dict[str, Any]:
+    """One step's pgbench slices as one: transactions over the slices' summed time (each
+    slice's time without its connection set-up, as pgbench's tps counts it)."""
+    timed = [part for part in slices if part["tps"]]
+    n = sum(part["processed"] for part in timed)
+    elapsed = sum(part["processed"] / part["tps"] for part in timed)
+    return {
+        "tps": round(n / elapsed, 1) if elapsed > 0 else None,
+        "latency_avg_ms": round(
+            sum(part["latency_avg_ms"] * part["processed"] for part in timed) / n, 3
+        )
+        if n and all(part["latency_avg_ms"] is not None for part in timed)
+        else None,
+        "failed": None
+        if any(part["failed"] is None for part in slices)
+        else sum(part["failed"] for part in slices),
+        "returncode": max(part["returncode"] for part in slices),
+        "command": slices[0]["command"],
+        "processed": n,
+        "cpu_per_order": per_order(_sum_parts(timed), n),
+        "slices_tps": [part["tps"] for part in slices],
+    }
+
+
+def _public(step: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in step.items() if not k.startswith("_")}
 
 
 def verify(acks: int) -> dict[str, Any]:
@@ -682,37 +769,55 @@ def run(args: argparse.Namespace) -> None:
     started = datetime.now(UTC)
     steps: list[dict[str, Any]] = []
     total_acks = 0
+    serial = 1_000_000  # the next order's serial (its CPF): unique in the run
     try:
         warm = load_step(
-            port=port, step=99, clients=args.workers, max_orders=30 * args.workers,
-            seconds=10, hot=args.hot, paid=args.paid,
+            port=port, tag="W", serial_base=serial, clients=args.workers,
+            max_orders=30 * args.workers, seconds=10, hot=args.hot, paid=args.paid,
         )  # fmt: skip
+        serial += 30 * args.workers + args.workers
         total_acks += warm["acks_2xx"]
+        slice_seconds = args.seconds / args.slices
         for i, clients in enumerate(args.steps, start=1):
             if args.statements:
                 statements_reset(DB_NAME)
-            app = load_step(
-                port=port,
-                step=i,
-                clients=clients,
-                max_orders=args.max_orders,
-                seconds=args.seconds,
-                hot=args.hot,
-                paid=args.paid,
-                server_sid=server.pid,
-            )
+            app_slices: list[dict[str, Any]] = []
+            pg_slices: list[dict[str, Any]] = []
+            for s in range(args.slices):
+                # ABBA: app then pgbench, pgbench then app, ...: a drift of the machine's
+                # speed during the step weighs on both sides alike.
+                for side in ("app", "pgbench") if s % 2 == 0 else ("pgbench", "app"):
+                    if side == "app":
+                        part = load_step(
+                            port=port,
+                            tag=f"{i}.{s}",
+                            serial_base=serial,
+                            clients=clients,
+                            max_orders=-(-args.max_orders // args.slices),
+                            seconds=slice_seconds,
+                            hot=args.hot,
+                            paid=args.paid,
+                            server_sid=server.pid,
+                        )
+                        serial += -(-args.max_orders // args.slices) + clients
+                        app_slices.append(part)
+                    elif not args.app_only:
+                        pg_slices.append(
+                            pgbench_step(
+                                dbname=DB_NAME,
+                                clients=clients,
+                                seconds=max(1, round(slice_seconds)),
+                                run=i * 10 + s,
+                                hot=args.hot,
+                            )
+                        )
+            app = merge_app(app_slices)
             total_acks += app["acks_2xx"]
             if args.statements:
                 app["statements"] = statements_top(DB_NAME, app["acks_2xx"])
                 for row in app["statements"]:
                     print(f"      {row}", flush=True)
-            pg = (
-                {"tps": None, "failed": None}
-                if args.app_only
-                else pgbench_step(
-                    dbname=DB_NAME, clients=clients, seconds=int(args.seconds), run=i, hot=args.hot
-                )
-            )
+            pg = merge_pgbench(pg_slices) if pg_slices else {"tps": None, "failed": None}
             ratio = round(app["orders_per_s"] / pg["tps"], 3) if pg["tps"] else None
             # The machine is shared: the 1-minute load average says how busy it was.
             load = round(os.getloadavg()[0], 1)
@@ -725,6 +830,11 @@ def run(args: argparse.Namespace) -> None:
                 flush=True,
             )
             print(f"      cpu ms/order  app {_cpu(app)}  | pgbench {_cpu(pg)}", flush=True)
+            print(
+                f"      slices  app orders/s {app['slices_orders_per_s']}  "
+                f"| pgbench tps {pg.get('slices_tps')}",
+                flush=True,
+            )
     finally:
         stop_gunicorn(server)
     checks = verify(total_acks)
@@ -732,6 +842,7 @@ def run(args: argparse.Namespace) -> None:
         "date": started.isoformat(timespec="seconds"),
         "command": " ".join(["bench/ingest.py", *sys.argv[1:]]),
         "workers": args.workers,
+        "slices": args.slices,
         "hot": args.hot,
         "paid": args.paid,
         "statements_per_order": _script_statements(),
@@ -1316,6 +1427,10 @@ def main() -> None:
     parser.add_argument("--steps", default="1,2,4,8,16", help="client counts (default 1,2,4,8,16)")
     parser.add_argument("--seconds", type=float, default=20, help="time bound per step")
     parser.add_argument("--max-orders", type=int, default=8000, help="count bound per step")
+    parser.add_argument(
+        "--slices", type=int, default=4, choices=range(1, 10), metavar="1-9",
+        help="each step alternates app and pgbench in this many slices of its time (ABBA)",
+    )  # fmt: skip
     parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
     parser.add_argument("--hot", action="store_true", help="10 SKUs take half of the lines")
     parser.add_argument(
@@ -1341,6 +1456,8 @@ def main() -> None:
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     args.steps = [int(x) for x in args.steps.split(",")]
+    if args.statements and not args.app_only:
+        parser.error("--statements needs --app-only (pgbench's statements would count too)")
     DB_NAME = args.db  # the functions above read it
     if args.capture:
         capture(args)
