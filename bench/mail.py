@@ -27,8 +27,9 @@ process alike.
 
 Baseline: the same rows rendered by the app (``notification_message``, same headers and
 body, so the same size) sent by a plain ``smtplib`` loop over one connection to the same
-sink, timed the same way, after each round of runs (``--repeat N`` rounds); each run's
-ratio is taken against its own round's baseline.
+sink, timed the same way, before the first round of runs and after each round
+(``--repeat N`` rounds); each run's ratio is taken against the mean of the two
+baselines around its round.
 
 ``BENCH_WORKER_ROOT=<dir>`` runs the worker from another checkout of the project (e.g. a
 ``git archive`` of the previous commit) to measure "before"; the producer stays this tree.
@@ -590,7 +591,7 @@ def main() -> None:
     )
     parser.add_argument("--keep-db", action="store_true", help="do not recreate the database")
     parser.add_argument(
-        "--repeat", type=int, default=1, help="rounds of runs, each with its own baseline"
+        "--repeat", type=int, default=1, help="rounds of runs, each between two baselines"
     )
     args = parser.parse_args()
     # SIGTERM (``timeout``, Ctrl-C from a wrapper) runs the finally blocks: no orphan worker.
@@ -639,9 +640,26 @@ def main() -> None:
         settings = [p for p in args.pools.split(",") if p]
         modes = [m for m in args.modes.split(",") if m]
         report["baselines"] = []
-        # Each round ends with its own smtplib baseline, and its runs' ratios are taken
-        # against that one: on a machine whose speed drifts between minutes, a ratio of
-        # two measurements far apart would measure the drift.
+
+        def baseline(round_no: int) -> dict[str, Any]:
+            base = run_smtplib(
+                count=args.count, sink=sink, redis_url=redis_url, queue=queue, timeout=args.timeout
+            )
+            base["round"] = round_no
+            report["baselines"].append(base)
+            report["smtplib"] = base
+            print(
+                f"[{round_no}] smtplib loop, one connection: {base['per_second']} e-mails/s "
+                f"({base['seconds']} s, {base['avg_message_bytes']} B/message) ok={base['ok']}",
+                flush=True,
+            )
+            return base
+
+        # Each round is bracketed by smtplib baselines (one before, one after, shared
+        # with the next round), and its runs' ratios are taken against their mean: on a
+        # machine whose speed drifts between minutes, a ratio of two measurements far
+        # apart would measure the drift.
+        before = None if args.no_baseline else baseline(0)
         for round_no in range(1, args.repeat + 1):
             round_runs = []
             for mode, setting in [(m, p) for m in modes for p in settings]:
@@ -668,21 +686,14 @@ def main() -> None:
                     f"ok={run['ok']}",
                     flush=True,
                 )
-            if args.no_baseline:
+            if before is None:
                 continue
-            base = run_smtplib(
-                count=args.count, sink=sink, redis_url=redis_url, queue=queue, timeout=args.timeout
-            )
-            base["round"] = round_no
-            report["baselines"].append(base)
-            report["smtplib"] = base
-            print(
-                f"[{round_no}] smtplib loop, one connection: {base['per_second']} e-mails/s "
-                f"({base['seconds']} s, {base['avg_message_bytes']} B/message) ok={base['ok']}",
-                flush=True,
-            )
+            after = baseline(round_no)
+            rate = (before["per_second"] + after["per_second"]) / 2
+            before = after
             for run in round_runs:
-                run["ratio"] = round(run["per_second"] / base["per_second"], 3)
+                run["baseline_per_second"] = round(rate, 1)
+                run["ratio"] = round(run["per_second"] / rate, 3)
                 print(
                     f"[{round_no}] ratio {run['mode']} {run['pool']}:{run['concurrency']}: "
                     f"{run['ratio']}",
