@@ -761,10 +761,6 @@ def merge_pgbench(slices: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _public(step: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in step.items() if not k.startswith("_")}
-
-
 def verify(acks: int) -> dict[str, Any]:
     """Orders the app stored == its 2xx acks (pgbench's rows are told apart by their
     'pgb-' external ids); outbox rows written; stock levels agree with the ledger."""
