@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, router, transaction
 from django.utils import timezone
 from simple_history.signals import post_create_historical_record, pre_create_historical_record
 from validate_docbr import CNPJ, CPF
@@ -135,18 +136,41 @@ def _history_signals_heard() -> bool:
 
 def _history_created(customer: Customer) -> None:
     """simple-history's ``create_historical_record(customer, "+")`` -- same user, change
-    reason, date and fields -- written by ``backoffice.sql``: its ORM save of the history
-    row cost more than the customer's own INSERT (bench/ingest.py). Only used while no
-    one listens to simple-history's record signals (those would be skipped)."""
+    reason, date and fields -- as one ``INSERT ... SELECT`` that copies the customer's
+    row just inserted: its ORM save of the history row cost more than the customer's own
+    INSERT (bench/ingest.py), and a history instance with the customer's twenty values
+    quoted again cost most of what is left. Only used while no one listens to
+    simple-history's record signals (those would be skipped)."""
     records = CUSTOMER_HISTORY
-    row = _history_model()(
-        history_date=getattr(customer, "_history_date", None) or timezone.now(),
-        history_type="+",
-        history_user=records.get_history_user(customer),
-        history_change_reason=records.get_change_reason_for_object(customer, "+", None),
-        **{f.attname: getattr(customer, f.attname) for f in records.fields_included(customer)},
+    user = records.get_history_user(customer)
+    conn = connections[customer._state.db or router.db_for_write(Customer)]
+    params = [
+        conn.ops.adapt_datetimefield_value(
+            getattr(customer, "_history_date", None) or timezone.now()
+        ),
+        records.get_change_reason_for_object(customer, "+", None),
+        getattr(user, "pk", None),
+        customer.pk,
+    ]
+    with conn.cursor() as cursor:
+        cursor.execute(_history_copy_sql(conn.alias), params)
+
+
+@lru_cache(maxsize=8)
+def _history_copy_sql(alias: str) -> str:
+    quote = connections[alias].ops.quote_name
+    columns = [quote(f.column) for f in CUSTOMER_HISTORY.fields_included(Customer)]
+    history = _history_model()
+    names = ", ".join(columns)
+    extra = ", ".join(
+        quote(history._meta.get_field(name).column)
+        for name in ("history_date", "history_change_reason", "history_user", "history_type")
     )
-    sql.insert(row)
+    return (
+        f"INSERT INTO {quote(history._meta.db_table)} ({names}, {extra}) "  # noqa: S608 - names from the models, values are parameters
+        f"SELECT {names}, %s, %s, %s, '+' FROM {quote(Customer._meta.db_table)} "
+        f"WHERE {quote(Customer._meta.pk.column)} = %s"
+    )
 
 
 def _find(doc: CleanDocument, email: str) -> Customer | None:
