@@ -65,23 +65,33 @@ def test_notification_context_has_what_the_templates_need(channel, stock):
 
 
 def test_kpis_count_today_holds_backorders_and_paid_revenue(channel, stock):
+    # "today" is a day of the shop's time zone: a fixed noon, not now -- an order placed
+    # minutes ago belongs to yesterday just after midnight there (the test failed then).
+    noon = timezone.localtime().replace(hour=12, minute=0, second=0, microsecond=0)
+    noon -= timedelta(days=10)
     stock("CAFE-1", 1)
     order_ingest(
         channel=channel,
-        order_in=order_in("K1", lines=[line_in("CAFE-1", 1, "100.00")], payment_status="paid"),
+        order_in=order_in(
+            "K1", lines=[line_in("CAFE-1", 1, "100.00")], payment_status="paid", placed_at=noon
+        ),
     )
-    order_ingest(channel=channel, order_in=order_in("K2", lines=[line_in("CAFE-1", 1)]))  # short
+    order_ingest(
+        channel=channel, order_in=order_in("K2", lines=[line_in("CAFE-1", 1)], placed_at=noon)
+    )  # short
     cancelled = order_ingest(
         channel=channel,
-        order_in=order_in("K3", lines=[line_in("CAFE-1", 1)], payment_status="paid"),
+        order_in=order_in(
+            "K3", lines=[line_in("CAFE-1", 1)], payment_status="paid", placed_at=noon
+        ),
     )
     order_cancel(order_id=cancelled.pk)
     order_ingest(
         channel=channel,
-        order_in=order_in("K4", skus=["CAFE-1"], placed_at=timezone.now() - timedelta(days=3)),
+        order_in=order_in("K4", skus=["CAFE-1"], placed_at=noon - timedelta(days=3)),
     )
 
-    kpis = order_kpis()
+    kpis = order_kpis(now=noon + timedelta(hours=11, minutes=59))
 
     assert kpis["orders_today"] == 3
     assert kpis["revenue_today"] == Decimal("100.00")
