@@ -22,8 +22,9 @@ What a run does:
 3. per concurrency step, N load-generator processes (whole requests prebuilt, a
    connection per request, as gunicorn's sync workers close it anyway) post signed
    ``order.created`` webhooks in the Retaguarda format, each order with 3 lines and a
-   new customer with a valid CPF, bounded in count and time; and pgbench runs ``bench/ingest_pgbench.sql`` (the statements one order
-   issues, captured from the app) with the same number of clients for the same time.
+   new customer with a valid CPF, bounded in count and time; and pgbench runs
+   ``bench/ingest_pgbench.sql`` (the statements one order issues, captured from the
+   app) with the same number of clients for the same time.
    The two alternate in ``--slices`` slices of the step's time (default 4, in the
    order app, pgbench, pgbench, app, ...), and each side's slices are added up: the
    machine is shared and its speed drifts by tens of percent within minutes, and
