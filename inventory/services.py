@@ -223,7 +223,10 @@ def _reserve_lines(
         return result
     now = timezone.now()
     if connection.vendor == "postgresql":
-        for reservation in _reserve_write_pg(deltas, reservations, actor_id=actor_id, now=now):
+        written = _reserve_write_pg(
+            deltas, reservations, order_id=order_id, actor_id=actor_id, now=now
+        )
+        for reservation in written:
             result[reservation.order_line_id] = reservation
         return result
     # Still a conditional UPDATE: it can only fail if a level changed without its lock,
@@ -273,7 +276,12 @@ def _candidate_levels_locked(product_ids: list[int]) -> list[tuple[Any, ...]]:
 
 
 def _reserve_write_pg(
-    deltas: dict[int, int], reservations: list[Reservation], *, actor_id: int | None, now: Any
+    deltas: dict[int, int],
+    reservations: list[Reservation],
+    *,
+    order_id: int,
+    actor_id: int | None,
+    now: Any,
 ) -> list[Reservation]:
     """The levels' conditional UPDATE, the reservations and their ledger rows in one
     statement (PostgreSQL's data-modifying CTEs): the hot path's writes in one round trip
@@ -283,7 +291,6 @@ def _reserve_write_pg(
     The rows travel as arrays (``unnest``), so the statement's text and its 15
     parameters are the same for any number of lines: psycopg parses it once per process
     (it re-parsed the former one, with 55 parameters for 3 lines, on every order)."""
-    order_id = reservations[0].order_id
     sql = f"""
         WITH levels AS (
             UPDATE {StockLevel._meta.db_table} AS s
