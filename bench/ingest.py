@@ -805,7 +805,9 @@ def run(args: argparse.Namespace) -> None:
         )  # fmt: skip
         serial += 30 * args.workers + args.workers
         total_acks += warm["acks_2xx"]
-        slice_seconds = args.seconds / args.slices
+        # both sides get the same whole seconds per slice (pgbench's -T takes an integer)
+        slice_seconds = max(1, round(args.seconds / args.slices))
+        slice_orders = -(-args.max_orders // args.slices)
         for i, clients in enumerate(args.steps, start=1):
             if args.statements:
                 statements_reset(DB_NAME)
@@ -821,20 +823,20 @@ def run(args: argparse.Namespace) -> None:
                             tag=f"{i}.{s}",
                             serial_base=serial,
                             clients=clients,
-                            max_orders=-(-args.max_orders // args.slices),
+                            max_orders=slice_orders,
                             seconds=slice_seconds,
                             hot=args.hot,
                             paid=args.paid,
                             server_sid=server.pid,
                         )
-                        serial += -(-args.max_orders // args.slices) + clients
+                        serial += slice_orders + clients
                         app_slices.append(part)
                     elif not args.app_only:
                         pg_slices.append(
                             pgbench_step(
                                 dbname=DB_NAME,
                                 clients=clients,
-                                seconds=max(1, round(slice_seconds)),
+                                seconds=slice_seconds,
                                 run=i * 10 + s,
                                 hot=args.hot,
                             )
