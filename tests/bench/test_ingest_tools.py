@@ -7,11 +7,12 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from bench.ingest import http_post, http_request, merge_app, merge_pgbench
+from tests.http_server import http_server
 
 
 def _app_slice(latencies: list[float], elapsed: float, server_s: float) -> dict:
@@ -84,12 +85,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server_port() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    with http_server(_Handler) as port:
+        yield port
 
 
 def test_http_post_sends_the_whole_request_and_reads_the_answer_to_the_close(server_port):

@@ -3,8 +3,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -14,6 +13,7 @@ from logistics.services.webhooks import OutboundWebhookError
 from logistics.tasks import outbound_webhook_send_task
 from tests.factories.core import ChannelFactory
 from tests.factories.logistics import ready_order
+from tests.http_server import http_server
 
 pytestmark = pytest.mark.django_db
 SECRET = "store-secret-123"
@@ -48,16 +48,16 @@ class StoreServer:
             def log_message(self, *args):
                 pass
 
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/retaguarda"
+        self._serving = http_server(Handler)
+        self.url = ""
 
     def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        port = self._serving.__enter__()
+        self.url = f"http://127.0.0.1:{port}/hooks/retaguarda"
         return self
 
     def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        return self._serving.__exit__(*exc)
 
 
 def _ship(sedex, url, django_capture_on_commit_callbacks):

@@ -14,6 +14,7 @@ from logistics.clients import RecordedTrackingClient
 from logistics.models import LogisticsAudit, Shipment, TrackingEvent
 from logistics.resources import TrackingEventResource
 from tests.factories.logistics import ready_order
+from tests.http_server import http_server
 
 pytestmark = pytest.mark.django_db
 SECRET = "carrier-test-secret"
@@ -207,8 +208,7 @@ def test_polling_with_recorded_client(sedex):
 
 
 def test_json_http_client_reads_a_local_server():
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from http.server import BaseHTTPRequestHandler
 
     from logistics.clients import JsonHttpTrackingClient
 
@@ -226,14 +226,10 @@ def test_json_http_client_reads_a_local_server():
         def log_message(self, *args):
             pass
 
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with http_server(Handler) as port:
         client = JsonHttpTrackingClient(
-            url_template=f"http://127.0.0.1:{server.server_port}/t/{{code}}", token="tok"
+            url_template=f"http://127.0.0.1:{port}/t/{{code}}", token="tok"
         )
         updates = client.fetch("AB 1")
-    finally:
-        server.shutdown()
     assert seen == {"path": "/t/AB%201", "auth": "Bearer tok"}
     assert [(u.tracking_code, u.code) for u in updates] == [("AB 1", "RO01")]

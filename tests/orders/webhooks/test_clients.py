@@ -3,16 +3,16 @@ this machine): URL, authentication header, User-Agent, exact decoding, errors.""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
 from orders.clients import ClientError, HttpNuvemshopClient, nuvemshop_client
 from orders.models import Channel
+from tests.http_server import http_server
 
 
 class _Api(BaseHTTPRequestHandler):
@@ -37,15 +37,9 @@ class _Api(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def api() -> Iterator[str]:
-    server = HTTPServer(("127.0.0.1", 0), _Api)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     _Api.seen.clear()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(_Api) as port:
+        yield f"http://127.0.0.1:{port}/v1"
 
 
 def test_http_client_calls_the_api_with_the_channel_token(api, settings):
