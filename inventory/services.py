@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from backoffice.errors import ApplicationError, ConflictError, NotFoundError
 from backoffice.events import publish
 from backoffice.money import quantize
+from backoffice.sql import statement_cursor
 from inventory.events import StockIncreased
 from inventory.models import (
     Product,
@@ -270,9 +271,9 @@ def _candidate_levels_locked(product_ids: list[int]) -> list[tuple[Any, ...]]:
         f"WHERE s.product_id IN ({', '.join(['%s'] * len(product_ids))}) "
         f"AND w.is_active = %s AND w.sells_online = %s ORDER BY s.product_id, s.warehouse_id{lock}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*product_ids, True, True])
-        return cursor.fetchall()
+    cursor = statement_cursor(connection)
+    cursor.execute(sql, [*product_ids, True, True])
+    return cursor.fetchall()
 
 
 def _reserve_write_pg(
@@ -331,9 +332,9 @@ def _reserve_write_pg(
         order_id,
         now,
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    cursor = statement_cursor(connection)
+    cursor.execute(sql, params)
+    rows = cursor.fetchall()
     if not rows or rows[0][0] != len(deltas):
         # The levels are locked and were read under the lock: a level that no longer
         # holds the units means something changed it without its lock. Nothing of this

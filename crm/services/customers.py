@@ -152,8 +152,7 @@ def _history_created(customer: Customer) -> None:
         getattr(user, "pk", None),
         customer.pk,
     ]
-    with conn.cursor() as cursor:
-        cursor.execute(_history_copy_sql(conn.alias), params)
+    sql.statement_cursor(conn).execute(_history_copy_sql(conn.alias), params)
 
 
 @lru_cache(maxsize=8)
@@ -209,10 +208,9 @@ def _find_locked(doc: CleanDocument, email: str) -> Customer | None:
     key = doc.digits if doc.digits and doc.valid else ""
     if not (key or email):
         return None
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [_LOCK_CLASS, key or email]
-        )
+    sql.statement_cursor(connection).execute(
+        "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [_LOCK_CLASS, key or email]
+    )
     # A new statement, so a new snapshot: it sees what the lock holder committed.
     return sql.select_one(Customer, _FIND_WHERE, {"doc": key, "email": email})
 

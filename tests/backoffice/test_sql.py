@@ -4,11 +4,19 @@ the ORM stores and loads (same preparation, same converters, same signals)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from unittest import mock
 
 import pytest
+from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import Model
 from django.test.utils import CaptureQueriesContext
+from django.utils.translation import gettext_lazy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backoffice import sql
 from crm.models import Customer
@@ -161,3 +169,137 @@ def test_update_prepares_values_and_counts_rows():
     assert (stored.status, stored.order_id, stored.processed_at) == ("processed", order.pk, now)
     assert stored.errors == [{"field": None, "message": "ok"}]
     assert sql.update(WebhookDelivery, delivery.pk + 1000, status="failed") == 0
+
+
+# --- _values: the pass-through must give what the ORM's preparation gives ---------------
+
+_PROJECT_APPS = ("backoffice", "inventory", "crm", "orders", "logistics", "finance")
+_MODELS = [
+    m
+    for m in apps.get_models()
+    if m._meta.app_label in _PROJECT_APPS and not m._meta.proxy and not m._meta.auto_created
+]
+_ODD_VALUES = st.one_of(
+    st.none(),
+    st.text(max_size=20),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.booleans(),
+    st.decimals(allow_nan=False, allow_infinity=False, places=2),
+    st.sampled_from([OrderEvent.Kind.NOTE, WebhookDelivery.Status.FAILED, gettext_lazy("Pedido")]),
+)
+
+
+def _prepared_by_the_orm(obj: Model, connection: Any) -> list[Any]:
+    obj._prepare_related_fields_for_save(operation_name="insert")  # type: ignore[attr-defined]
+    return [
+        f.get_db_prep_save(f.pre_save(obj, add=True), connection)
+        for f in sql._insert_fields(type(obj))
+    ]
+
+
+def _outcome(prepare, obj, connection):
+    try:
+        # psycopg's JSON wrappers (Jsonb) do not compare equal: compare what they wrap
+        return [(type(v), getattr(v, "obj", v)) for v in prepare(obj, connection)]
+    except (TypeError, ValueError, ValidationError, InvalidOperation) as exc:
+        return type(exc)
+
+
+@pytest.mark.parametrize("model", _MODELS, ids=lambda m: m.__name__)
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_values_pass_through_gives_what_the_orms_preparation_gives(model, data):
+    """For every project model, values of every type (the pass-through's str/int/bool/None
+    and others it must leave to the ORM: decimals, enums, lazy text) set on the fields
+    the pass-through knows; each parameter must equal the ORM's, of the same type."""
+    plan = sql._save_plan(model)
+    values = {
+        attname: data.draw(_ODD_VALUES, label=attname) for _, attname, types, _, _ in plan if types
+    }
+    frozen = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)  # auto_now fields, both sides
+    with mock.patch("django.utils.timezone.now", return_value=frozen):
+        expected = _outcome(_prepared_by_the_orm, model(**values), connection)
+        got = _outcome(sql._values, model(**values), connection)
+    assert got == expected
+
+
+def test_values_pass_through_covers_the_hot_path_models_fields():
+    # the fast path must actually apply where it was written for (a Django upgrade that
+    # renamed a field class would silently turn it off)
+    plain = {attname for _, attname, types, _, _ in sql._save_plan(Order) if types}
+    assert {"channel_id", "external_id", "email", "status", "installments", "customer_id"} <= plain
+    assert "total" not in plain and "placed_at" not in plain  # decimals, dates: the ORM
+
+
+# --- statement_cursor: one driver cursor per connection, Django's wrapping kept ----------
+
+
+def test_statement_cursor_reuses_one_driver_cursor_per_connection():
+    first = sql.statement_cursor(connection)
+    first.execute("SELECT 1")
+    second = sql.statement_cursor(connection)
+
+    assert second.cursor is first.cursor
+    second.execute("SELECT 2")
+    assert second.fetchone() == (2,)
+
+
+@pytest.mark.postgres  # SQLite's test database lives in memory: Django never closes it
+@pytest.mark.django_db(transaction=True)
+def test_statement_cursor_follows_a_reconnection():
+    before = sql.statement_cursor(connection).cursor
+    connection.close()
+
+    after = sql.statement_cursor(connection)
+    after.execute("SELECT 3")
+
+    assert after.cursor is not before
+    assert after.fetchone() == (3,)
+
+
+def test_statement_cursor_is_logged_wrapped_and_translates_errors():
+    seen = []
+
+    def wrapper(execute, sql_text, params, many, context):
+        seen.append(sql_text)
+        return execute(sql_text, params, many, context)
+
+    channel = ChannelFactory.create()
+    with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(wrapper):
+        sql.statement_cursor(connection).execute("SELECT %s", [7])
+    assert seen == ["SELECT %s"]
+    assert [q["sql"] for q in captured.captured_queries] == ["SELECT 7"]
+
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        for _ in range(2):
+            sql.statement_cursor(connection).execute(
+                f"INSERT INTO {WebhookDelivery._meta.db_table} (channel_id, delivery_id, topic,"  # noqa: S608
+                " headers, body, status, errors, attempts, received_at)"
+                " VALUES (%s, 'dup', 't', '{}', %s, 'received', '[]', 1, %s)",
+                [channel.pk, b"x", datetime(2026, 12, 7, tzinfo=UTC)],
+            )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_statement_cursor_is_per_thread_even_through_the_connection_proxy():
+    import threading
+
+    from django.db import connections
+
+    mine = sql.statement_cursor(connection).cursor
+    theirs = []
+
+    def other_thread():
+        theirs.append(sql.statement_cursor(connection).cursor)
+        connections.close_all()
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join()
+
+    assert theirs and theirs[0] is not mine
+    assert sql.statement_cursor(connection).cursor is mine
+    assert not hasattr(type(connection), "_hot_path_cursor")
+    assert "_hot_path_cursor" not in vars(connection)  # the proxy itself keeps nothing
