@@ -254,3 +254,23 @@ def test_a_burst_inside_the_enqueue_window_gives_every_email_once(
         assert sorted(int(v) for v in sent) == sorted(ids)
     finally:
         worker.stop()
+
+
+def test_a_worker_stopped_during_a_failure_leaves_its_log_on_stderr(capsys):
+    # the test harness itself: a worker's log is deleted on stop, except that a stop in
+    # the ``finally`` of a failing test first shows its tail (never started: no process)
+    quiet, failing = (CeleryWorker(queue="unused", smtp_url="smtp://127.0.0.1:1") for _ in "ab")
+    quiet.log.write_text("quiet worker's line\n")
+    failing.log.write_text("what the worker said before the failure\n")
+
+    quiet.stop()
+    with pytest.raises(AssertionError):
+        try:
+            raise AssertionError("a test failed")
+        finally:
+            failing.stop()
+
+    err = capsys.readouterr().err
+    assert "what the worker said before the failure" in err
+    assert "quiet worker's line" not in err
+    assert not quiet.log.exists() and not failing.log.exists()

@@ -193,7 +193,10 @@ class CeleryWorker:
             self.proc.wait(timeout=20)
 
     def stop(self) -> None:
-        """SIGTERM (warm shutdown), SIGKILL after 20 s; then drop the log file."""
+        """SIGTERM (warm shutdown), SIGKILL after 20 s; then drop the log file. Called while
+        an exception propagates (a ``finally`` of a failing test), it first copies the log's
+        tail to stderr, which pytest shows with the failure: a worker that misbehaved only
+        under load can then be read after the fact."""
         if self.proc is not None and self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGTERM)
@@ -201,6 +204,11 @@ class CeleryWorker:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.kill()
+        if sys.exc_info()[0] is not None:
+            print(
+                f"--- celery worker {self.name}, last of {self.log}:\n{self.log_text()[-6000:]}",
+                file=sys.stderr,
+            )
         self.log.unlink(missing_ok=True)
 
     def __enter__(self) -> CeleryWorker:
