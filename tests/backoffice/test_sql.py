@@ -3,6 +3,7 @@ the ORM stores and loads (same preparation, same converters, same signals)."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -11,7 +12,7 @@ from unittest import mock
 import pytest
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import Model
 from django.test.utils import CaptureQueriesContext
 from django.utils.translation import gettext_lazy
@@ -270,8 +271,6 @@ def test_statement_cursor_is_logged_wrapped_and_translates_errors():
     assert seen == ["SELECT %s"]
     assert [q["sql"] for q in captured.captured_queries] == ["SELECT 7"]
 
-    from django.db import IntegrityError, transaction
-
     with pytest.raises(IntegrityError), transaction.atomic():
         for _ in range(2):
             sql.statement_cursor(connection).execute(
@@ -284,10 +283,6 @@ def test_statement_cursor_is_logged_wrapped_and_translates_errors():
 
 @pytest.mark.django_db(transaction=True)
 def test_statement_cursor_is_per_thread_even_through_the_connection_proxy():
-    import threading
-
-    from django.db import connections
-
     mine = sql.statement_cursor(connection).cursor
     theirs = []
 
