@@ -155,7 +155,12 @@ def statement_cursor(connection: Any) -> Any:
     (``CursorWrapper``, or the debug one while queries are logged), so execute wrappers,
     query capture and the translation of database errors still apply; the health check
     and reconnection still run first. Read every row of one statement before the next
-    one (the cursor is shared), and do not close it or use it as a context manager."""
+    one (the cursor is shared), and do not close it or use it as a context manager.
+
+    A deviation from "use the ORM's public API": this leans on Django's backend methods
+    (``create_cursor``, ``make_cursor``/``make_debug_cursor``,
+    ``close_if_health_check_failed``) and keeps an attribute on the ``DatabaseWrapper``;
+    tests/backoffice/test_sql.py pins what it must keep across a Django upgrade."""
     if not isinstance(connection, BaseDatabaseWrapper):
         # django.db.connection is a proxy shared by all threads: keep nothing on it
         connection = connections[connection.alias]
