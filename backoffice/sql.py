@@ -157,7 +157,7 @@ def statement_cursor(connection: Any) -> Any:
     and reconnection still run first. Read every row of one statement before the next
     one (the cursor is shared), and do not close it or use it as a context manager.
 
-    A deviation from "use the ORM's public API": this leans on Django's backend methods
+    Not documented Django API: this leans on the database backend's own methods
     (``create_cursor``, ``make_cursor``/``make_debug_cursor``,
     ``close_if_health_check_failed``) and keeps an attribute on the ``DatabaseWrapper``;
     tests/backoffice/test_sql.py pins what it must keep across a Django upgrade."""
